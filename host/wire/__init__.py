@@ -6,7 +6,7 @@
 - errors.py: the typed errors every decoder raises.
 """
 
-from host.wire.batch import Batch, FEED_DTYPES, PACKET_HEADER_DTYPE, decode_batch, numpy_dtype
+from host.wire.batch import FEED_DTYPES, PACKET_HEADER_DTYPE, Batch, decode_batch, numpy_dtype
 from host.wire.declare import Field, Layout
 from host.wire.enums import (
     AggressorSide,
