@@ -68,10 +68,16 @@ class Datagram(NamedTuple):
     payload: bytes
 
 
+_IPV4_HALFWORDS = struct.Struct(f">{IPV4.size // 2}H")
+
+
 def ones_complement_sum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f">{len(data) // 2}H", data))
+    if len(data) == IPV4.size:
+        total = sum(_IPV4_HALFWORDS.unpack(data))
+    else:
+        if len(data) % 2:
+            data += b"\0"
+        total = sum(struct.unpack(f">{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return total
@@ -115,7 +121,8 @@ def build_frame(payload: bytes, *, dst_mac: int, src_mac: int, src_ip: int, dst_
 
 def parse_frame(frame: bytes | bytearray | memoryview) -> Datagram:
     """Strip Ethernet, an optional VLAN tag, IPv4 and UDP, or raise a typed WireError."""
-    frame = bytes(frame)
+    if not isinstance(frame, bytes):
+        frame = bytes(frame)
     if len(frame) < MIN_FRAME:
         raise Runt(f"frame of {len(frame)} bytes is under the {MIN_FRAME}-byte minimum")
     eth = ETHERNET.decode(frame, 0)
