@@ -130,3 +130,14 @@ def test_frames_round_trip_with_and_without_vlan():
                       + bytes([0, 17]) + udp.length.to_bytes(2, "big"))
             segment = wire.UDP.encode(udp) + payload
             assert wire.net.ones_complement_sum(pseudo + segment) == 0xFFFF
+
+
+def test_known_ipv4_header_and_checksum():
+    # A well-known worked example of the IPv4 header checksum (192.168.0.1 -> 192.168.0.199).
+    raw = bytes.fromhex("450000730000400040110000c0a80001c0a800c7")
+    assert wire.net.ipv4_checksum(raw) == 0xB861
+    header = wire.IPV4.decode(raw[:10] + b"\xb8\x61" + raw[12:])
+    assert (header.version, header.ihl, header.total_length, header.flags, header.ttl,
+            header.protocol, header.src_ip, header.dst_ip) == (
+        4, 5, 0x73, 0b010, 64, 17, 0xC0A80001, 0xC0A800C7)
+    assert wire.IPV4.encode(header) == raw[:10] + b"\xb8\x61" + raw[12:]

@@ -114,7 +114,12 @@ class Layout:
         self._checks = tuple((i, f.name, frozenset(int(m) for m in f.enum))
                              for i, f in enumerate(self.record_fields) if f.enum)
         self._struct = self._make_struct() if self.byte_aligned else None
-        self._unpack_bits = None if self._struct else _compile_bit_unpacker(self)
+        self._unpack = (self._struct.unpack_from if self._struct is not None
+                        else _compile_bit_unpacker(self))
+        self._framing = {"length": self.size, "template_id": self.template_id or 0}
+        self._encode_plan = tuple(
+            (f, *_bounds(f), frozenset(int(m) for m in f.enum) if f.enum else None)
+            for f in self.fields if not f.reserved)
 
     @property
     def byte_aligned(self) -> bool:
@@ -155,19 +160,11 @@ class Layout:
         if len(buf) - offset < self.size:
             raise Truncated(f"{self.name} needs {self.size} bytes at offset {offset}, "
                             f"{max(len(buf) - offset, 0)} remain", offset=offset)
-        if self._struct is not None:
-            values = self._struct.unpack_from(buf, offset)
-        else:
-            values = self._unpack_bits(buf, offset)
-        for index, name, allowed in self._checks:
-            if values[index] not in allowed:
-                raise BadFieldValue(f"{self.name}.{name} = {values[index]} is not one of "
-                                    f"{sorted(allowed)}", offset=offset)
-        return _new_tuple(self.record, values)
+        return self.decode_sized(buf, offset)
 
     def decode_sized(self, buf, offset: int):
         """`decode` for callers that have already checked `size` bytes are present."""
-        values = self._struct.unpack_from(buf, offset)
+        values = self._unpack(buf, offset)
         for index, name, allowed in self._checks:
             if values[index] not in allowed:
                 raise BadFieldValue(f"{self.name}.{name} = {values[index]} is not one of "
@@ -178,31 +175,20 @@ class Layout:
         """Encode a record (or keyword values). Framing fields are filled in."""
         if record is not None:
             values = record._asdict()
-        framing = self.framing_values()
         out = []
-        for f in self.fields:
-            if f.reserved:
-                continue
-            v = framing[f.name] if f.framing else values.get(f.name)
+        for f, lo, hi, allowed in self._encode_plan:
+            v = self._framing[f.name] if f.framing else values.get(f.name)
             if v is None:
                 raise TypeError(f"{self.name}: missing field {f.name!r}")
-            out.append(self._check_range(f, v))
+            v = int(v)
+            if not lo <= v <= hi:
+                raise BadFieldValue(f"{self.name}.{f.name} = {v} does not fit {f.type_name}")
+            if allowed is not None and v not in allowed:
+                raise BadFieldValue(f"{self.name}.{f.name} = {v} is not a {f.enum.__name__}")
+            out.append(v)
         if self._struct is not None:
             return self._encode_struct.pack(*out)
         return self._pack_bits(out)
-
-    def framing_values(self) -> dict[str, int]:
-        return {"length": self.size, "template_id": self.template_id or 0}
-
-    def _check_range(self, f: Field, v) -> int:
-        v = int(v)
-        lo, hi = (-(1 << (f.bits - 1)), (1 << (f.bits - 1)) - 1) if f.signed else (
-            0, (1 << f.bits) - 1)
-        if not lo <= v <= hi:
-            raise BadFieldValue(f"{self.name}.{f.name} = {v} does not fit {f.type_name}")
-        if f.enum is not None and v not in {int(m) for m in f.enum}:
-            raise BadFieldValue(f"{self.name}.{f.name} = {v} is not a {f.enum.__name__}")
-        return v
 
     def _pack_bits(self, values: list[int]) -> bytes:
         word = 0
@@ -213,6 +199,12 @@ class Layout:
 
     def __repr__(self) -> str:
         return f"<Layout {self.name} {self.size} bytes {self.byteorder}-endian>"
+
+
+def _bounds(f: Field) -> tuple[int, int]:
+    if f.signed:
+        return -(1 << (f.bits - 1)), (1 << (f.bits - 1)) - 1
+    return 0, (1 << f.bits) - 1
 
 
 def _compile_bit_unpacker(layout: Layout):
