@@ -103,6 +103,12 @@ def test_batch_decode_equals_one_by_one_decode():
     assert [int(s) for s in batch.headers["sequence"]] == [h.sequence for h in headers]
 
 
+def test_batch_of_no_packets():
+    batch = wire.decode_batch([])
+    assert len(batch) == 0
+    assert len(batch.headers) == 0
+
+
 def test_batch_of_empty_packets():
     payload = wire.encode_packet([], session=1, sequence=1, send_time=0)
     batch = wire.decode_batch([payload, payload])

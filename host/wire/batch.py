@@ -67,7 +67,7 @@ class Batch(NamedTuple):
 
 def decode_batch(payloads: Sequence[bytes]) -> Batch:
     """Decode many UDP payloads at once, with the checks and errors of `decode_packet`."""
-    lengths = np.fromiter((len(p) for p in payloads), dtype=np.int64, count=len(payloads))
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
     short = np.flatnonzero(lengths < PACKET_HEADER.size)
     if short.size:
         raise Truncated(f"packet {short[0]} has {lengths[short[0]]} bytes, the header needs "
@@ -78,7 +78,11 @@ def decode_batch(payloads: Sequence[bytes]) -> Batch:
     starts = np.zeros(len(payloads), dtype=np.int64)
     np.cumsum(padded[:-1], out=starts[1:])
     ends = starts + lengths
-    raw = np.frombuffer(b"".join(p + bytes(-len(p) % 8) for p in payloads), dtype=np.uint8)
+    if (padded == lengths).all():  # every well-formed payload is a multiple of 8 already
+        joined = b"".join(payloads)
+    else:
+        joined = b"".join(p + bytes(-len(p) % 8) for p in payloads)
+    raw = np.frombuffer(joined, dtype=np.uint8)
     words = raw.view("<u8")
 
     headers = _gather(words, starts, PACKET_HEADER.size).view(PACKET_HEADER_DTYPE)[:, 0]
@@ -88,11 +92,13 @@ def decode_batch(payloads: Sequence[bytes]) -> Batch:
                              f"{headers['schema_version'][bad_schema[0]]}")
 
     counts = headers["msg_count"].astype(np.int64)
+    total = int(counts.sum())
+    # Message k of packet p is message first[p] + k in wire order, so offsets land in order
+    # without a sort.
+    first = np.zeros(len(payloads), dtype=np.int64)
+    np.cumsum(counts[:-1], out=first[1:])
+    at_all = np.empty(total, dtype=np.int64)
     pos = starts + PACKET_HEADER.size
-    # Word-indexed scratch: where each message starts, its packet and its index in it.
-    is_start = np.zeros(words.size, dtype=bool)
-    packet_at = np.empty(words.size, dtype=np.int64)
-    index_at = np.empty(words.size, dtype=np.uint64)
     for k in range(int(counts.max(initial=0))):
         live = np.flatnonzero(counts > k)
         at = pos[live]
@@ -102,9 +108,7 @@ def decode_batch(payloads: Sequence[bytes]) -> Batch:
         template = ((word >> 16) & 0xFF).astype(np.int64)
         size = _SIZE_BY_TEMPLATE[template]
         _check_message(length, template, size, at, ends[live], live, k)
-        is_start[at >> 3] = True
-        packet_at[at >> 3] = live
-        index_at[at >> 3] = k
+        at_all[first[live] + k] = at
         pos[live] = at + size
     trailing = np.flatnonzero(pos != ends)
     if trailing.size:
@@ -112,14 +116,15 @@ def decode_batch(payloads: Sequence[bytes]) -> Batch:
         raise CountMismatch(f"packet {i}: {ends[i] - pos[i]} bytes follow the {counts[i]} "
                             f"messages its header counts")
 
-    at_words = np.flatnonzero(is_start)  # wire order without a sort
+    at_words = at_all >> 3
     templates = (words[at_words] >> 16) & 0xFF
-    packet_of = packet_at[at_words]
-    seq = headers["sequence"][packet_of] + index_at[at_words]
+    packet_of = np.repeat(np.arange(len(payloads)), counts)
+    index_in_packet = np.arange(total) - first[packet_of]
+    seq = headers["sequence"][packet_of] + index_in_packet.astype(np.uint64)
     batch = Batch(headers, {}, {}, {})
     for m in FEED_MESSAGES:
         mine = np.flatnonzero(templates == m.template_id)
-        records = _gather(words, at_words[mine] << 3, m.size).view(FEED_DTYPES[m.name])[:, 0]
+        records = _gather(words, at_all[mine], m.size).view(FEED_DTYPES[m.name])[:, 0]
         _check_enums(m, records, packet_of[mine])
         batch.messages[m.name] = records
         batch.packet[m.name] = packet_of[mine]
@@ -129,7 +134,9 @@ def decode_batch(payloads: Sequence[bytes]) -> Batch:
 
 def _gather(words: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
     """Rows of `size` bytes starting at byte offsets `at` (multiples of 8)."""
-    rows = words[(at >> 3)[:, None] + np.arange(size // 8)]
+    if at.size == 0:
+        return np.empty((0, size), dtype=np.uint8)
+    rows = np.lib.stride_tricks.sliding_window_view(words, size // 8)[at >> 3]
     return rows.view(np.uint8)
 
 
