@@ -40,13 +40,18 @@ def unpack(layout, bits: int) -> dict[str, int]:
     }
 
 
+def stream_ports(dut, name: str):
+    """The valid, ready and payload handles of stream `name` as the Verilog converter names
+    them."""
+    return (getattr(dut, f"{name}__valid"), getattr(dut, f"{name}__ready"),
+            getattr(dut, f"{name}__payload"))
+
+
 class StreamDriver:
     """Sends payloads (as ints) on a stream the DUT receives, with random idle cycles."""
 
     def __init__(self, dut, name: str, clock, rng: random.Random, valid_chance: float = 1.0):
-        self._valid = getattr(dut, f"{name}__valid")
-        self._ready = getattr(dut, f"{name}__ready")
-        self._payload = getattr(dut, f"{name}__payload")
+        self._valid, self._ready, self._payload = stream_ports(dut, name)
         self._clock = clock
         self._rng = rng
         self._valid_chance = valid_chance
@@ -99,9 +104,7 @@ class StreamMonitor:
         on_payload: Callable[[int], None],
         ready_chance: float = 1.0,
     ):
-        self._valid = getattr(dut, f"{name}__valid")
-        self._ready = getattr(dut, f"{name}__ready")
-        self._payload = getattr(dut, f"{name}__payload")
+        self._valid, self._ready, self._payload = stream_ports(dut, name)
         self._name = name
         self._clock = clock
         self._rng = rng
