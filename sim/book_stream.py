@@ -72,14 +72,18 @@ class BookStream:
 
     def __init__(self, markets: int = 256, published_depth: int = 6, seed: int = 1,
                  session: int = 7, faults: bool = False, bbo: bool = True,
-                 spread: int = 12) -> None:
+                 spread: int = 12, paired: bool = False) -> None:
         self.rng = random.Random(seed)
         self.depth = published_depth
         self.session = session
         self.faults = faults
         self.bbo = bbo
         self.spread = spread
-        self.markets = [MarketState(m, 100_000 + 1000 * m) for m in range(markets)]
+        # Paired, each odd market shadows the even one before it with a lag, as a perp lags
+        # its spot market: their mids diverge and converge, so arbitrage rules fire and reset.
+        self.paired = paired
+        self.markets = [MarketState(m, 100_000 + 1000 * (m // 2 if paired else m))
+                        for m in range(markets)]
         for m in self.markets:
             m.published = {Side.BID: [], Side.ASK: []}
         self.sequence = 1
@@ -125,7 +129,11 @@ class BookStream:
 
     def _mutate(self, m: MarketState) -> None:
         rng = self.rng
-        m.mid += rng.choice((-2, -1, 0, 0, 1, 2))
+        if self.paired and m.market_id % 2:
+            lead = self.markets[m.market_id - 1].mid
+            m.mid += max(-3, min(3, lead - m.mid)) + rng.choice((-1, 0, 1))
+        else:
+            m.mid += rng.choice((-2, -1, 0, 0, 1, 2))
         for _ in range(rng.randint(1, 3)):
             side = rng.choice((Side.BID, Side.ASK))
             book = m.bids if side == Side.BID else m.asks
