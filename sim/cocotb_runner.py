@@ -12,9 +12,9 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import shutil
 import re
 import secrets
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
