@@ -7,17 +7,25 @@ import sys
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from host.wire import docgen
+    from host.docs_registry import generators
 
-    if args.check:
-        if docgen.is_fresh():
-            print(f"{docgen.DOC_PATH} is up to date")
-            return 0
-        print(f"{docgen.DOC_PATH} is stale: run `tickwire docs`", file=sys.stderr)
-        return 1
-    docgen.write()
-    print(f"wrote {docgen.DOC_PATH}")
-    return 0
+    stale = 0
+    for gen in generators():
+        if not args.check:
+            gen.write()
+            print(f"wrote {gen.DOC_PATH}")
+        elif gen.is_fresh():
+            print(f"{gen.DOC_PATH} is up to date")
+        else:
+            print(f"{gen.DOC_PATH} is stale: run `tickwire docs`", file=sys.stderr)
+            stale += 1
+    return 1 if stale else 0
+
+
+def _latency(args: argparse.Namespace) -> int:
+    from sim import pipeline_latency
+
+    return pipeline_latency.main()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -29,12 +37,15 @@ def _demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tickwire", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    docs = sub.add_parser("docs", help="write docs/wire-format.md from the wire declaration")
+    docs = sub.add_parser("docs", help="write the generated docs/ pages from their declarations")
     docs.add_argument("--check", action="store_true", help="fail if the file is stale")
     docs.set_defaults(func=_docs)
     demo = sub.add_parser("demo", help="replay the built-in sample feed and summarise it")
     demo.add_argument("--packets", type=int, default=2000)
     demo.set_defaults(func=_demo)
+    latency = sub.add_parser("latency", help="simulate the pipeline gateware at both widths "
+                                             "and print its tick-to-intent latency in cycles")
+    latency.set_defaults(func=_latency)
     return parser
 
 
