@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+
+# `tickwire bench TARGET`: each module has configure(parser) and run(args) -> int.
+BENCH_TARGETS = {
+    "depth": ("host.bench.depth", "real USD-M depth stream: parse + full-depth book, per message"),
+    "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
+}
 
 
 def _docs(args: argparse.Namespace) -> int:
@@ -26,6 +33,19 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(args.packets)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    return importlib.import_module(BENCH_TARGETS[args.target][0]).run(args)
+
+
+def _add_bench(sub) -> None:
+    bench = sub.add_parser("bench", help="measure a path's latency against its references")
+    targets = bench.add_subparsers(dest="target", required=True)
+    for target, (module, summary) in BENCH_TARGETS.items():
+        parser = targets.add_parser(target, help=summary)
+        importlib.import_module(module).configure(parser)
+        parser.set_defaults(func=_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tickwire", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -35,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="replay the built-in sample feed and summarise it")
     demo.add_argument("--packets", type=int, default=2000)
     demo.set_defaults(func=_demo)
+    _add_bench(sub)
     return parser
 
 

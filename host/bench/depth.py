@@ -1,0 +1,138 @@
+"""`tickwire bench depth`: the software path's depth stream, per message, against references.
+
+Replays the USD-M BTCUSDT depth diffs of the shared recording through three designs in the
+same run (host/bench/depth_designs.py): ours, the seed's, and orjson + SortedDict. A message's
+latency is parse + book update + reading the best bid and ask, timed with perf_counter_ns
+around each call, with the collector frozen and off. Each pass builds fresh books from the
+snapshot (so the tick caches start cold, as after a resync); one warm-up pass comes first
+and the measured passes are pooled, the designs taking turns within each pass.
+
+Before timing, one untimed pass checks that all designs report the same best bid and ask,
+price and quantity, after every message.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from host.bench import depth_designs
+from host.bench.stats import Summary, quiet_gc, ratios, table, time_each
+from host.feeds import binance
+
+GOAL = "DESIGN.md goal for parse + book + trigger + risk: p50 <= 12 µs, p99 <= 40 µs"
+
+
+@dataclass(frozen=True)
+class DepthReplay:
+    source: Path
+    snapshot: bytes
+    diffs: list[bytes]  # raw messages from the first one the snapshot does not contain
+    dropped: int  # diffs that end before the snapshot
+
+
+def load(path: Path, limit: int | None = None) -> DepthReplay:
+    snapshot = None
+    early: list[bytes] = []
+    for record in binance.read_raw(path):
+        if record.kind is binance.StreamKind.SNAPSHOT:
+            snapshot = record.message
+        elif record.kind is binance.StreamKind.DEPTH:
+            early.append(record.message)
+    if snapshot is None:
+        raise binance.FeedError(f"{path} holds no depth snapshot")
+    last_id = orjson.loads(snapshot)["lastUpdateId"]
+    keep = [raw for raw in early if binance.decode_depth(raw).data.u >= last_id]
+    return DepthReplay(path, snapshot, keep[:limit], len(early) - len(keep))
+
+
+def check_agreement(replay: DepthReplay) -> int:
+    """Runs every design untimed; returns how many messages they all agreed after."""
+    designs = [cls(replay.snapshot) for cls in depth_designs.DESIGNS]
+    for number, raw in enumerate(replay.diffs, 1):
+        tops = set()
+        for design in designs:
+            design.on_message(raw)
+            tops.add(design.top_ticks())
+        if len(tops) != 1:
+            raise AssertionError(f"designs disagree after message {number}: {sorted(tops)}")
+    return len(replay.diffs)
+
+
+def measure(replay: DepthReplay, rounds: int) -> dict[str, list[int]]:
+    """Per-message latency samples for each design, pooled over `rounds` passes."""
+    samples: dict[str, list[int]] = {cls.name: [] for cls in depth_designs.DESIGNS}
+    floors = _parse_floors()
+    samples.update({name: [] for name in floors})
+    for round_number in range(rounds + 1):
+        for cls in depth_designs.DESIGNS:
+            design = cls(replay.snapshot)
+            with quiet_gc():
+                taken = time_each(design.on_message, replay.diffs)
+            if round_number:  # round 0 is the warm-up
+                samples[cls.name] += taken
+        for name, parse in floors.items():
+            with quiet_gc():
+                taken = time_each(parse, replay.diffs)
+            if round_number:
+                samples[name] += taken
+    return samples
+
+
+def _parse_floors():
+    return {
+        "parse alone: msgspec (typed)": binance.decode_depth,
+        "parse alone: orjson": orjson.loads,
+    }
+
+
+def report(replay: DepthReplay, rounds: int, agreed: int) -> str:
+    samples = measure(replay, rounds)
+    summaries = {name: Summary.of(taken) for name, taken in samples.items()}
+    ours_name, *reference_names = [cls.name for cls in depth_designs.DESIGNS]
+    ours = summaries[ours_name]
+    levels = [len(m.data.b) + len(m.data.a) for m in map(binance.decode_depth, replay.diffs)]
+    size = replay.source.stat().st_size
+    lines = [
+        "tickwire bench depth: one message = parse + book update + best bid/ask read",
+        f"data: {replay.source} ({size:,} bytes), Binance USD-M BTCUSDT depth@0ms: "
+        f"{len(replay.diffs):,} diffs after the REST snapshot ({replay.dropped} earlier ones "
+        f"dropped), {sum(levels) / len(levels):.1f} levels per message on average, "
+        f"{max(levels)} at most",
+        f"method: perf_counter_ns per message, gc frozen and off, 1 warm-up pass + {rounds} "
+        f"measured passes pooled ({ours.count:,} samples per design), fresh books each pass",
+        table([(name, summaries[name]) for name in [ours_name, *reference_names]]),
+        table([(name, summaries[name]) for name in _parse_floors()],
+              unit_note="µs per message, the floor under any design that parses it"),
+    ]
+    for name in reference_names:
+        lines.append(f"  ratio {name} / tickwire: {ratios(ours, summaries[name])}")
+    lines.append(f"agreement: all {len(depth_designs.DESIGNS)} designs report the same best "
+                 f"bid and ask, price and qty, after each of {agreed:,} messages")
+    verdict = "met" if ours.p50 <= 12_000 else "NOT met"
+    tail = "met" if ours.p99 <= 40_000 else "NOT met"
+    lines.append(f"{GOAL}: tickwire p50 {ours.us('p50'):.1f} µs ({verdict}), "
+                 f"p99 {ours.us('p99'):.1f} µs ({tail})")
+    return "\n".join(lines)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rounds", type=int, default=3, help="measured passes (default 3)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="replay only the first N diffs after the snapshot")
+    parser.add_argument("--data", type=Path, default=None,
+                        help=f"the USD-M recording (default: {binance.USDM_FILE} in shared/data)")
+
+
+def run(args: argparse.Namespace) -> int:
+    path = args.data or binance.find_recording(binance.USDM_FILE)
+    if path is None:
+        print(binance.missing_recording_message(binance.USDM_FILE))
+        return 2
+    replay = load(path, args.limit)
+    agreed = check_agreement(replay)
+    print(report(replay, max(args.rounds, 1), agreed))
+    return 0
