@@ -132,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
     if path is None:
         print(binance.missing_recording_message(binance.USDM_FILE))
         return 2
+    if not path.is_file():
+        print(f"recording {path} not found")
+        return 2
     replay = load(path, args.limit)
     agreed = check_agreement(replay)
     print(report(replay, max(args.rounds, 1), agreed))

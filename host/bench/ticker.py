@@ -96,5 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if path is None:
         print(binance.missing_recording_message(binance.USDM_FILE))
         return 2
+    if not path.is_file():
+        print(f"recording {path} not found")
+        return 2
     print(report(path, load(path, args.limit), max(args.rounds, 1)))
     return 0

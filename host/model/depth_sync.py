@@ -150,6 +150,8 @@ class DepthSync:
             result = self.on_diff(*buffered.popleft())
             if isinstance(result, DepthGap):
                 event = result
+        if isinstance(event, Synced):
+            event = Synced(event.snapshot_id, self.last_update_id, event.replayed, dropped)
         # Whatever followed a break waits for the next snapshot.
         self._buffer.extend(buffered)
         return event
