@@ -42,7 +42,7 @@ def test_bench_depth_runs_on_a_slice(capsys):
         assert name in out
     assert "after each of 150 messages" in out
     assert binance.USDM_FILE in out
-    assert out.count(" / tickwire: p50 ") == 2
+    assert out.count(" / tickwire: p50 ") == 4  # fastest-of-passes and pooled
 
 
 def test_bench_ticker_runs_on_a_slice(capsys):

@@ -37,7 +37,16 @@ class DecimalScale(dict):
         self.misses = 0
 
     def __missing__(self, text: str) -> int:
-        value = self.parse(text)
+        # Venue strings nearly always carry exactly the scale's places: convert those
+        # without the general parse. Under 20 characters, 18 digits cannot pass int64.
+        if type(text) is str and text.isascii() and len(text) < 20:
+            whole, dot, frac = text.partition(".")
+            if dot and len(frac) == self.decimals and whole.isdigit() and frac.isdigit():
+                value = int(whole + frac)
+            else:
+                value = self.parse(text)
+        else:
+            value = self.parse(text)
         self.misses += 1
         if len(self) >= self.max_cache:
             self.clear()
