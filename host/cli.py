@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+
+# `tickwire bench TARGET`: each module has configure(parser) and run(args) -> int.
+BENCH_TARGETS = {
+    "depth": ("host.bench.depth", "real USD-M depth stream: parse + full-depth book, per message"),
+    "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
+}
 
 
 def _docs(args: argparse.Namespace) -> int:
@@ -34,6 +41,19 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(args.packets)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    return importlib.import_module(BENCH_TARGETS[args.target][0]).run(args)
+
+
+def _add_bench(sub) -> None:
+    bench = sub.add_parser("bench", help="measure a path's latency against its references")
+    targets = bench.add_subparsers(dest="target", required=True)
+    for target, (module, summary) in BENCH_TARGETS.items():
+        parser = targets.add_parser(target, help=summary)
+        importlib.import_module(module).configure(parser)
+        parser.set_defaults(func=_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tickwire", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -46,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     latency = sub.add_parser("latency", help="simulate the pipeline gateware at both widths "
                                              "and print its tick-to-intent latency in cycles")
     latency.set_defaults(func=_latency)
+    _add_bench(sub)
     return parser
 
 
