@@ -95,11 +95,11 @@ class FrameMix:
     def short_datagram(self) -> bytes:
         """IPv4 and UDP agree on a length shorter than the payload: the rest is padding."""
         frame = self.good()
-        ip_at = _ip_at(frame)
+        ip_at = ip_header_at(frame)
         ip = wire.IPV4.decode(frame, ip_at)
         cut = self.rng.randint(1, max(1, ip.total_length - 28))
-        frame = _set_ip(frame, total_length=ip.total_length - cut)
-        return _set_udp(frame, length=ip.total_length - cut - wire.IPV4.size)
+        frame = set_ip_fields(frame, total_length=ip.total_length - cut)
+        return set_udp_fields(frame, length=ip.total_length - cut - wire.IPV4.size)
 
     def runt(self) -> bytes:
         return self.good()[:self.rng.randint(0, wire.MIN_FRAME - 1)]
@@ -110,7 +110,7 @@ class FrameMix:
 
     def bad_checksum(self) -> bytes:
         frame = bytearray(self.good())
-        ip_at = _ip_at(frame)
+        ip_at = ip_header_at(frame)
         at = ip_at + (10 + self.rng.randint(0, 1) if self.rng.random() < 0.7
                       else self.rng.randint(0, wire.IPV4.size - 1))
         frame[at] ^= 1 << self.rng.randint(0, 7)
@@ -118,7 +118,7 @@ class FrameMix:
 
     def ethertype(self) -> bytes:
         frame = bytearray(self.good())
-        where = 12 if self.rng.random() < 0.5 else _ip_at(frame) - 2  # outer or inner type
+        where = 12 if self.rng.random() < 0.5 else ip_header_at(frame) - 2  # outer or inner type
         value = self.rng.choice((0x86DD, 0x0806, ETHERTYPE_VLAN, 0x88A8, 0x0801, 0x0000,
                                  self.rng.getrandbits(16)))
         if value == ETHERTYPE_IPV4:
@@ -128,51 +128,52 @@ class FrameMix:
 
     def version_ihl(self) -> bytes:
         if self.rng.random() < 0.5:
-            return _set_ip(self.good(), ihl=self.rng.choice([n for n in range(16) if n != 5]))
-        return _set_ip(self.good(), version=self.rng.choice([n for n in range(16) if n != 4]))
+            return set_ip_fields(self.good(), ihl=self.rng.choice([n for n in range(16) if n != 5]))
+        return set_ip_fields(self.good(), version=self.rng.choice([n for n in range(16) if n != 4]))
 
     def fragment(self) -> bytes:
         more, offset = self.rng.choice(((1, 0), (0, self.rng.randint(1, 8191)),
                                         (1, self.rng.randint(1, 8191))))
-        return _set_ip(self.good(), flags=0b000 | more, fragment_offset=offset)
+        return set_ip_fields(self.good(), flags=0b000 | more, fragment_offset=offset)
 
     def not_udp(self) -> bytes:
-        return _set_ip(self.good(), protocol=self.rng.choice(
+        return set_ip_fields(self.good(), protocol=self.rng.choice(
             [6, 1, 0, 255, IP_PROTO_UDP ^ self.rng.randint(1, 255)]))
 
     def ip_length(self) -> bytes:
         frame = self.good()
-        actual = wire.IPV4.decode(frame, _ip_at(frame)).total_length
+        actual = wire.IPV4.decode(frame, ip_header_at(frame)).total_length
         lie = self.rng.choice((self.rng.randint(0, 27), actual + self.rng.randint(1, 16),
                                max(0, actual - self.rng.randint(1, 16)),
                                self.rng.getrandbits(16)))
-        return _set_ip(frame, total_length=lie)
+        return set_ip_fields(frame, total_length=lie)
 
     def udp_length(self) -> bytes:
         frame = self.good()
-        actual = wire.UDP.decode(frame, _ip_at(frame) + wire.IPV4.size).length
-        return _set_udp(frame, length=self.rng.choice(
+        actual = wire.UDP.decode(frame, ip_header_at(frame) + wire.IPV4.size).length
+        return set_udp_fields(frame, length=self.rng.choice(
             (actual + 1, actual - 1, 0, 8, self.rng.getrandbits(16))))
 
     def garbage(self) -> bytes:
         return self.rng.randbytes(self.rng.randint(0, 80))
 
 
-def _ip_at(frame: bytes) -> int:
+def ip_header_at(frame: bytes) -> int:
     vlan = frame[12:14] == ETHERTYPE_VLAN.to_bytes(2, "big")
     return wire.ETHERNET.size + (wire.VLAN_TAG.size if vlan else 0)
 
 
-def _set_ip(frame: bytes, **changes: int) -> bytes:
-    """The frame with IPv4 header fields changed and the header checksum made right again."""
-    ip_at = _ip_at(frame)
-    ip = wire.IPV4.decode(frame, ip_at)._replace(checksum=0, **changes)
-    header = wire.IPV4.encode(ip)
-    header = wire.IPV4.encode(ip._replace(checksum=ipv4_checksum(header)))
-    return frame[:ip_at] + header + frame[ip_at + wire.IPV4.size:]
+def set_ip_fields(frame: bytes, **changes: int) -> bytes:
+    """The frame with IPv4 header fields changed and the header checksum made right again
+    (unless `checksum` is one of the changes)."""
+    ip_at = ip_header_at(frame)
+    ip = wire.IPV4.decode(frame, ip_at)._replace(**changes)
+    if "checksum" not in changes:
+        ip = ip._replace(checksum=ipv4_checksum(wire.IPV4.encode(ip._replace(checksum=0))))
+    return frame[:ip_at] + wire.IPV4.encode(ip) + frame[ip_at + wire.IPV4.size:]
 
 
-def _set_udp(frame: bytes, **changes: int) -> bytes:
-    at = _ip_at(frame) + wire.IPV4.size
+def set_udp_fields(frame: bytes, **changes: int) -> bytes:
+    at = ip_header_at(frame) + wire.IPV4.size
     udp = wire.UDP.decode(frame, at)._replace(**changes)
     return frame[:at] + wire.UDP.encode(udp) + frame[at + wire.UDP.size:]

@@ -28,13 +28,14 @@ from sim.frame_mix import DST_IPS, DST_PORTS, FrameMix, feed_payloads
 
 CLOCK_NS = 8
 REPORT_ENV = "HEADER_FILTER_REPORT"  # a JSON file the measurements are written to
+FRAMES_ENV = "HEADER_FILTER_FRAMES"  # frames per destination config in the random test
 CONFIGS = (FilterConfig(), FilterConfig(dst_ip=DST_IPS[0]),
            FilterConfig(dst_port=DST_PORTS[0]), FilterConfig(DST_IPS[0], DST_PORTS[0]))
 
 
 def frames_per_config(width: int) -> int:
     # About 90 bytes a frame: a byte-wide design takes ~8x the cycles per frame.
-    return int(os.environ.get("HEADER_FILTER_FRAMES", 700 if width == 1 else 1500))
+    return int(os.environ.get(FRAMES_ENV, 1200 if width == 1 else 4000))
 
 
 class Expected:
