@@ -26,7 +26,6 @@ WIDTHS = (1, 2, 4, 8)
 # Where the IPv4 header starts: without and with one 802.1Q tag (index = the `vlan` flag).
 IP_AT = (ETHERNET.size, ETHERNET.size + VLAN_TAG.size)
 PAYLOAD_AT = tuple(at + IPV4.size + UDP.size for at in IP_AT)
-INNER_ETHERTYPE_AT = ETHERNET.size + VLAN_TAG.by_name["ethertype"].offset
 # Cycles from taking the input beat that holds a payload's last byte to presenting the output
 # beat with `last`, with `o.ready` high. One more when the realigner needs a flush beat, which
 # only happens when the payload start is not lane-aligned (W > 1).
@@ -64,8 +63,10 @@ class HeaderFilter(wiring.Component):
 
     def __init__(self, data_bytes: int):
         if data_bytes not in WIDTHS:
-            # Up to 8 lanes the IPv4 header is complete at least a beat before the UDP header,
-            # which the checksum pipeline needs; and the realigner needs a shift of < W lanes.
+            # Powers of two: lane and beat come from the datagram end's low and high bits. Up to
+            # 8 lanes the IPv4 header ends at least one beat before the UDP header does, which
+            # the checksum pipeline needs, and a frame's header beats send nothing, which the
+            # realigner's flush beat needs.
             raise ValueError(f"data_bytes must be one of {WIDTHS}, not {data_bytes}")
         self.data_bytes = data_bytes
         super().__init__({
@@ -117,8 +118,7 @@ class HeaderFilter(wiring.Component):
         # vlan: the frame carries one 802.1Q tag. Registered from the captured EtherType; it is
         # settled long before any field it selects is read.
         ethertype = field_at(0, ETHERNET, "ethertype")
-        inner_ethertype = field_at(INNER_ETHERTYPE_AT - VLAN_TAG.by_name["ethertype"].offset,
-                                   VLAN_TAG, "ethertype")
+        inner_ethertype = field_at(ETHERNET.size, VLAN_TAG, "ethertype")
         vlan = Signal()
         m.d.sync += vlan.eq(ethertype == ETHERTYPE_VLAN)
 

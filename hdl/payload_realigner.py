@@ -135,22 +135,19 @@ class PayloadRealigner(wiring.Component):
         with m.If(take):
             m.d.sync += [prev_data.eq(cur.data), prev_pmask.eq(cur.pmask)]
             with m.Switch(effective):
-                with m.Case(_Mode.HEADER):
-                    with m.If(cur.decide):
-                        m.d.sync += [
-                            mode.eq(_Mode.DECIDE),
-                            start.eq(cur.start),
-                            decided_last.eq(cur.last),
-                            decided_end.eq(cur.end),
-                            flush.eq(cur.end),
-                        ]
-                with m.Case(_Mode.FORWARD):
-                    with m.If(cur.end):
-                        m.d.sync += [
-                            mode.eq(Mux(cur.last, _Mode.HEADER, _Mode.SKIP)),
-                            flush.eq(carries),
-                        ]
-                with m.Case(_Mode.SKIP):
-                    with m.If(cur.last):
-                        m.d.sync += mode.eq(_Mode.HEADER)
+                with m.Case(_Mode.HEADER), m.If(cur.decide):
+                    m.d.sync += [
+                        mode.eq(_Mode.DECIDE),
+                        start.eq(cur.start),
+                        decided_last.eq(cur.last),
+                        decided_end.eq(cur.end),
+                        flush.eq(cur.end),
+                    ]
+                with m.Case(_Mode.FORWARD), m.If(cur.end):
+                    m.d.sync += [
+                        mode.eq(Mux(cur.last, _Mode.HEADER, _Mode.SKIP)),
+                        flush.eq(carries),
+                    ]
+                with m.Case(_Mode.SKIP), m.If(cur.last):
+                    m.d.sync += mode.eq(_Mode.HEADER)
         return m

@@ -62,6 +62,7 @@ class FrameMix:
             ("ip_length", self.ip_length, 5),
             ("udp_length", self.udp_length, 5),
             ("garbage", self.garbage, 2),
+            ("compound", self.compound, 8),
         ]
         self._weights = [weight for *_, weight in self._kinds]
 
@@ -153,6 +154,26 @@ class FrameMix:
         actual = wire.UDP.decode(frame, ip_header_at(frame) + wire.IPV4.size).length
         return set_udp_fields(frame, length=self.rng.choice(
             (actual + 1, actual - 1, 0, 8, self.rng.getrandbits(16))))
+
+    def compound(self) -> bytes:
+        """Two to four kinds of damage at once: which one counts is the priority order."""
+        rng = self.rng
+        damage = [
+            lambda f: set_ip_fields(f, protocol=rng.choice((6, 1, 0))),
+            lambda f: set_ip_fields(f, flags=1, fragment_offset=rng.randint(0, 3)),
+            lambda f: set_ip_fields(f, checksum=rng.getrandbits(16)),
+            lambda f: set_ip_fields(f, total_length=rng.choice((20, 27, 2000))),
+            lambda f: set_ip_fields(f, ihl=rng.choice((4, 6))),
+            lambda f: set_udp_fields(f, length=rng.choice((0, 7, 9, 3000))),
+            lambda f: set_ip_fields(f, dst_ip=DST_IPS[1]),
+            lambda f: set_udp_fields(f, dst_port=DST_PORTS[1]),
+            lambda f: f[:rng.randint(1, len(f) - 1)],
+        ]
+        frame = self.good()
+        for change in rng.sample(damage, rng.randint(2, 4)):
+            if len(frame) >= ip_header_at(frame) + wire.IPV4.size + wire.UDP.size:
+                frame = change(frame)
+        return frame
 
     def garbage(self) -> bytes:
         return self.rng.randbytes(self.rng.randint(0, 80))
