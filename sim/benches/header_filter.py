@@ -24,6 +24,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 from hdl.header_filter import PAYLOAD_AT, HeaderFilter, max_latency
 from host.model.frame_filter import COUNTERS, FilterConfig, FrameFilter
 from host.wire.net import ETHERTYPE_VLAN
+from sim.benches.streams import stream_ports
 from sim.frame_mix import DST_IPS, DST_PORTS, FrameMix, feed_payloads
 
 CLOCK_NS = 8
@@ -115,8 +116,8 @@ class Engine:
 
     async def run(self, beats: list[int], frame_ends: list[int], drain: int = 64) -> None:
         dut, rng = self.dut, self.rng
-        i_valid, i_ready, i_payload = dut.i__valid, dut.i__ready, dut.i__payload
-        o_valid, o_ready, o_payload = dut.o__valid, dut.o__ready, dut.o__payload
+        i_valid, i_ready, i_payload = stream_ports(dut, "i")
+        o_valid, o_ready, o_payload = stream_ports(dut, "o")
         end_beats = self.expected.payload_end_beats
         checks = self.expected.counter_checks
         frame_ends = deque(frame_ends)
