@@ -151,7 +151,8 @@ class _Headers:
 
 
 class FrameFilter:
-    """The header filter with its counters: feed it frames in wire order."""
+    """The header filter with its counters: feed it frames in wire order. `config` may be
+    replaced between frames, as the gateware's config inputs may be changed between frames."""
 
     def __init__(self, config: FilterConfig = FilterConfig()):
         self.config = config
