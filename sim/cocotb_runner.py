@@ -185,9 +185,6 @@ class _Bench:
                     # Yosys output is full of width casts Verilator's lint flags; none is a bug.
                     build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style"],
                     timescale=("1ns", "1ps"),
-                    # Yosys's Verilog is lint-noisy (constants narrower than the operands they
-                    # meet, incomplete cases with a default assignment): not errors.
-                    build_args=["-Wno-fatal"],
                     log_file=build_dir / "build.log",
                 )
             except RuntimeError as failed:
