@@ -26,6 +26,18 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(args.packets)
 
 
+def _venue(args: argparse.Namespace) -> int:
+    from sim.venue import command
+
+    return command.run_venue(args)
+
+
+def _venue_bench(args: argparse.Namespace) -> int:
+    from sim.venue import command
+
+    return command.run_bench(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tickwire", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -35,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="replay the built-in sample feed and summarise it")
     demo.add_argument("--packets", type=int, default=2000)
     demo.set_defaults(func=_demo)
+    from sim.venue import command
+
+    venue = sub.add_parser("venue", help="run the local Purple Flea venue (docs/venue.md)")
+    command.add_venue_arguments(venue)
+    venue.set_defaults(func=_venue)
+    venue_bench = sub.add_parser("venue-bench", help="measure the local venue's capacity")
+    command.add_bench_arguments(venue_bench)
+    venue_bench.set_defaults(func=_venue_bench)
     return parser
 
 

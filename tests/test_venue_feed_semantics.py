@@ -14,12 +14,13 @@ import random
 import pytest
 
 from host import wire
-from sim.venue import VenueConfig, VenueCore
+from sim.venue import VenueConfig, VenueCore, colo_feed
 from sim.venue.accounts import Account
 from sim.venue.book import BUY, SELL
 from sim.venue.engine import NewOrder
 from sim.venue.level_updates import FEED_DEPTH, LevelUpdateError, apply_update, diff_side
 from sim.venue.testing import FeedBook
+from tests.wire_samples import random_record
 
 
 def _random_side(rng, is_bid, n):
@@ -158,3 +159,13 @@ def test_large_events_span_packets_and_sequences_stay_contiguous():
         assert b.sequence == a.sequence + a.msg_count
     flags = [m.flags for p in payloads for m in wire.decode_packet(p).messages]
     assert flags.count(int(wire.MessageFlags.END_OF_EVENT)) == 2
+
+
+def test_the_fast_packers_agree_with_the_wire_declaration():
+    rng = random.Random(1)
+    for packer in (colo_feed._BOOK, colo_feed._TRADE, colo_feed._BBO, colo_feed._STATUS,
+                   colo_feed._HEARTBEAT):
+        for _ in range(300):
+            record = random_record(rng, packer.layout)
+            assert packer.pack(packer.values(**record._asdict())) == \
+                packer.layout.encode(record)

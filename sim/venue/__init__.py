@@ -3,26 +3,42 @@ synthetic and replayed market data, limits and fault injection. See docs/venue.m
 
 - engine.py, book.py, accounts.py: the sans-I/O matching engine;
 - core.py, session.py, marketdata.py, protocol.py, rest_api.py: the sans-I/O venue;
-- ws_server.py, rest_server.py, colo_feed.py, app.py: the adapters that own sockets;
+- ws_server.py, rest_server.py, colo_feed.py, app.py, threaded.py: adapters owning sockets;
 - generator.py, replay.py: where market data comes from; faults.py, limits.py: the rules.
+
+Names are imported on first use, so `tickwire --help` does not load the servers.
 """
 
-from sim.venue.accounts import Fees
-from sim.venue.app import Venue
-from sim.venue.config import (
-    TEST_ACCOUNT,
-    TEST_AGENT_ID,
-    TEST_API_KEY,
-    AccountSpec,
-    FeedConfig,
-    VenueConfig,
-)
-from sim.venue.core import VenueCore
-from sim.venue.engine import Engine, NewOrder
-from sim.venue.errors import CancelReason, Reason
-from sim.venue.faults import NO_FAULTS, SEED_LATENCY, FaultConfig, Latency
-from sim.venue.generator import DEFAULT_SYNTHETIC, GeneratorConfig, SyntheticMarket
-from sim.venue.level_updates import FEED_DEPTH, apply_update, diff_side
-from sim.venue.limits import SEED_LIMITS, UNLIMITED, Limits
-from sim.venue.markets import DEFAULT_MARKETS, MarketSpec
-from sim.venue.replay import ReplayConfig, ReplaySource, binance_pair
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "Fees": "accounts",
+    "Venue": "app",
+    "TEST_ACCOUNT": "config", "TEST_AGENT_ID": "config", "TEST_API_KEY": "config",
+    "AccountSpec": "config", "FeedConfig": "config", "VenueConfig": "config",
+    "VenueCore": "core",
+    "Engine": "engine", "NewOrder": "engine",
+    "CancelReason": "errors", "Reason": "errors",
+    "NO_FAULTS": "faults", "SEED_LATENCY": "faults", "FaultConfig": "faults",
+    "Latency": "faults",
+    "DEFAULT_SYNTHETIC": "generator", "GeneratorConfig": "generator",
+    "SyntheticMarket": "generator",
+    "FEED_DEPTH": "level_updates", "apply_update": "level_updates",
+    "diff_side": "level_updates",
+    "SEED_LIMITS": "limits", "UNLIMITED": "limits", "Limits": "limits",
+    "DEFAULT_MARKETS": "markets", "MarketSpec": "markets",
+    "ReplayConfig": "replay", "ReplaySource": "replay", "binance_pair": "replay",
+    "VenueThread": "threaded", "VenueProcess": "testing",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim.venue' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"sim.venue.{module}"), name)
+    globals()[name] = value
+    return value

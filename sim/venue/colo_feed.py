@@ -14,6 +14,7 @@ feed faults (loss, reordering, delay) applied per packet.
 from __future__ import annotations
 
 import socket
+import struct
 import time
 from collections.abc import Callable
 
@@ -22,8 +23,54 @@ from host.wire import MessageFlags
 
 MAX_PAYLOAD = 1400
 _END = int(MessageFlags.END_OF_EVENT)
-_BOOK, _TRADE, _BBO, _STATUS, _HEARTBEAT = (wire.BOOK_LEVEL, wire.TRADE, wire.BEST_BID_OFFER,
-                                            wire.MARKET_STATUS, wire.HEARTBEAT)
+_CODES = {(8, False): "B", (16, False): "H", (32, False): "I", (64, False): "Q",
+          (8, True): "b", (16, True): "h", (32, True): "i", (64, True): "q"}
+
+
+class _Packer:
+    """A struct packer derived from a feed message's Layout, for the publishing hot path:
+    values go in positionally in the layout's field order, framing fields are fixed, and
+    reserved bytes are zero. tests/test_venue_feed_semantics.py checks it byte for byte
+    against Layout.encode."""
+
+    def __init__(self, layout: wire.Layout):
+        if layout.byteorder != "little" or not layout.byte_aligned:
+            raise ValueError(f"{layout.name} is not a byte-aligned little-endian message")
+        codes, self.names = [], []
+        for f in layout.fields:
+            if f.reserved:
+                codes.append(f"{f.bits // 8}x")
+            else:
+                codes.append(_CODES[(f.bits, f.signed)])
+                self.names.append(f.name)
+        self.struct = struct.Struct("<" + "".join(codes))
+        self.layout = layout
+        self.template = [layout.size if n == "length" else
+                         layout.template_id if n == "template_id" else 0 for n in self.names]
+        self.slot = {n: i for i, n in enumerate(self.names)}
+        # What end_event fills in (absent from the Heartbeat, which end_event never sees).
+        self.flags_at = self.slot["flags"]
+        self.rpt_at = self.slot.get("rpt_seq")
+        self.market_at = self.slot.get("market_id")
+
+    def values(self, **fields) -> list:
+        values = list(self.template)
+        for name, value in fields.items():
+            values[self.slot[name]] = value
+        return values
+
+    def pack(self, values: list) -> bytes:
+        return self.struct.pack(*values)
+
+
+_BOOK, _TRADE, _BBO, _STATUS, _HEARTBEAT = (
+    _Packer(wire.BOOK_LEVEL), _Packer(wire.TRADE), _Packer(wire.BEST_BID_OFFER),
+    _Packer(wire.MARKET_STATUS), _Packer(wire.HEARTBEAT))
+_BOOK_ORDER = ["length", "template_id", "flags", "market_id", "side", "action", "rpt_seq",
+               "level", "order_count", "price", "qty"]
+if _BOOK.names != _BOOK_ORDER:  # book_level() builds its values in this order, for speed
+    raise ImportError(f"BookLevel fields are now {_BOOK.names}: update book_level()")
+_BOOK_NEW = _BOOK.template
 
 
 class FeedEncoder:
@@ -37,7 +84,7 @@ class FeedEncoder:
         self.next_sequence = 1
         self.rpt_seq: dict[int, int] = {}
         self.messages_out = 0
-        self._event: list[tuple[wire.Layout, dict]] = []
+        self._event: list[tuple[_Packer, list]] = []
         self._parts: list[bytes] = []
         self._size = wire.PACKET_HEADER_SIZE
         self._first = 1
@@ -47,42 +94,42 @@ class FeedEncoder:
 
     def book_level(self, market_id: int, side: int, action: int, level: int, price: int,
                    qty: int, order_count: int) -> None:
-        self._event.append((_BOOK, {"market_id": market_id, "side": side, "action": action,
-                                    "level": level, "order_count": min(order_count, 0xFFFF),
-                                    "price": price, "qty": qty}))
+        # In _BOOK_ORDER, the declaration's order (checked when this module loads).
+        self._event.append((_BOOK, [_BOOK_NEW[0], _BOOK_NEW[1], 0, market_id, side, action, 0,
+                                    level, min(order_count, 0xFFFF), price, qty]))
 
     def trade(self, market_id: int, aggressor: int, trade_id: int, price: int,
               qty: int) -> None:
-        self._event.append((_TRADE, {"market_id": market_id, "aggressor": aggressor,
-                                     "trade_id": trade_id & 0xFFFFFFFF, "price": price,
-                                     "qty": qty}))
+        self._event.append((_TRADE, _TRADE.values(market_id=market_id, aggressor=aggressor,
+                                                  trade_id=trade_id & 0xFFFFFFFF, price=price,
+                                                  qty=qty)))
 
     def bbo(self, market_id: int, bid_price: int, bid_qty: int, ask_price: int,
             ask_qty: int) -> None:
-        self._event.append((_BBO, {"market_id": market_id, "bid_price": bid_price,
-                                   "bid_qty": bid_qty, "ask_price": ask_price,
-                                   "ask_qty": ask_qty}))
+        self._event.append((_BBO, _BBO.values(market_id=market_id, bid_price=bid_price,
+                                              bid_qty=bid_qty, ask_price=ask_price,
+                                              ask_qty=ask_qty)))
 
     def status(self, market_id: int, status: int, reason: int = 0) -> None:
-        self._event.append((_STATUS, {"market_id": market_id, "status": status,
-                                      "reason": reason & 0xFF}))
+        self._event.append((_STATUS, _STATUS.values(market_id=market_id, status=status,
+                                                    reason=reason & 0xFF)))
 
     def end_event(self) -> None:
         """Number and pack the event's messages; the last one carries END_OF_EVENT."""
         event, self._event = self._event, []
         last = len(event) - 1
         rpt = self.rpt_seq
-        for index, (layout, fields) in enumerate(event):
-            market_id = fields["market_id"]
+        for index, (packer, values) in enumerate(event):
+            market_id = values[packer.market_at]
             seq = rpt.get(market_id, 0) + 1
             rpt[market_id] = seq
-            fields["rpt_seq"] = seq & 0xFFFFFFFF
-            fields["flags"] = _END if index == last else 0
-            self._append(layout.encode(**fields))
+            values[packer.rpt_at] = seq & 0xFFFFFFFF
+            values[packer.flags_at] = _END if index == last else 0
+            self._append(packer.pack(values))
 
     def heartbeat(self) -> None:
         """A Heartbeat message: it takes a sequence number, belongs to no market and no event."""
-        self._append(_HEARTBEAT.encode(flags=0))
+        self._append(_HEARTBEAT.pack(_HEARTBEAT.values(flags=0)))
 
     # -- packets -----------------------------------------------------------------------------
 

@@ -143,7 +143,10 @@ class Engine:
         return {i: b.mark() for i, b in self.books.items()}
 
     def equity(self, account: Account) -> float:
-        return account.balance + account.unrealized(self.specs, self.marks())
+        if not account.positions:
+            return account.balance
+        marks = {i: self.books[i].mark() for i in account.positions}
+        return account.balance + account.unrealized(self.specs, marks)
 
     def available(self, account: Account) -> float:
         return self.equity(account) - account.position_margin(self.specs) - account.reserved

@@ -38,18 +38,17 @@ class MarketSpec:
     min_lots: int = 1
     _tick: tuple[int, int] = field(init=False, repr=False, compare=False)
     _lot: tuple[int, int] = field(init=False, repr=False, compare=False)
+    # USDC value of one tick times one lot: notional = ticks * lots * notional_unit.
+    notional_unit: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not 0 <= self.market_id <= 255:
             raise ValueError(f"{self.name}: market_id {self.market_id} is outside 0..255")
         object.__setattr__(self, "_tick", _scale(self.tick_size))
         object.__setattr__(self, "_lot", _scale(self.lot_size))
-
-    @property
-    def notional_unit(self) -> float:
-        """USDC value of one tick times one lot: notional = ticks * lots * notional_unit."""
         (tm, td), (lm, ld) = self._tick, self._lot
-        return (tm * lm) / (td * ld)
+        object.__setattr__(self, "notional_unit", (tm * lm) / (td * ld))
+
 
     # -- out: integers to JSON numbers -------------------------------------------------------
 

@@ -40,9 +40,9 @@ class Reply:
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, code: Reason | str, message: str, **extra):
+    def __init__(self, http_status: int, code: Reason | str, message: str, **extra):
         super().__init__(message)
-        self.status, self.code, self.extra = status, str(code), extra
+        self.status, self.code, self.extra = http_status, str(code), extra
 
 
 def _fail(code: Reason, message: str, **extra) -> HttpError:
@@ -89,6 +89,8 @@ class RestApi:
                 raise _fail(Reason.BAD_API_KEY, "unknown agent id")
             return Reply(200, {"success": True, "api_key": account.api_key,
                                "agent_id": account.agent_id})
+        if path == "/api/v1/stats" and method == "GET":
+            return Reply(200, {"success": True, **self.core.stats()})
         if path == "/api/v1/markets" and method == "GET":
             return Reply(200, {"success": True, "markets": [
                 self._market(spec) for spec in self.core.markets.values()]})

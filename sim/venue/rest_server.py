@@ -37,7 +37,7 @@ class RestServer:
         self.port = port
         self.max_body = max_body
         self.server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: dict[asyncio.Task, asyncio.StreamWriter] = {}
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -46,13 +46,17 @@ class RestServer:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
-            for task in list(self._tasks):
-                task.cancel()
+            # Cut open connections rather than cancel their tasks: a cancelled connection
+            # task makes asyncio's stream callback log a spurious error.
+            for writer in self._tasks.values():
+                writer.transport.abort()
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=2.0)
             await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        self._tasks.add(task)
+        self._tasks[task] = writer
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
         try:
             while True:
@@ -71,7 +75,7 @@ class RestServer:
         except (TimeoutError, _Closed, ConnectionError):
             pass
         finally:
-            self._tasks.discard(task)
+            self._tasks.pop(task, None)
             writer.close()
 
     async def _next(self, conn: h11.Connection, reader: asyncio.StreamReader):

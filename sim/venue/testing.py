@@ -8,7 +8,12 @@ specifies, and keeps the last BestBidOffer. `FeedSocket` receives the feed on lo
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -161,3 +166,52 @@ class WsClient:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+class VenueProcess:
+    """`tickwire venue` in a child process, for clients that must not share a process (and
+    a GIL) with the venue: latency measurements, the daemon's integration tests."""
+
+    def __init__(self, *args: str, timeout_s: float = 20.0):
+        self.args = ["--port", "0", *args]
+        self.timeout_s = timeout_s
+        self.proc: subprocess.Popen | None = None
+        self.info: dict = {}
+
+    def __enter__(self) -> VenueProcess:
+        self.proc = subprocess.Popen([sys.executable, "-m", "host.cli", "venue", *self.args],
+                                     stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + self.timeout_s
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("venue ready "):
+                self.info = json.loads(line[len("venue ready "):])
+                return self
+        self.__exit__()
+        raise RuntimeError(f"tickwire venue did not start (exit code {self.proc.returncode})")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(self.timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    @property
+    def ws_url(self) -> str:
+        return self.info["ws_url"]
+
+    @property
+    def rest_url(self) -> str:
+        return self.info["rest_url"]
+
+    @property
+    def feed_addr(self) -> tuple[str, int]:
+        return tuple(self.info["feed_addr"])
