@@ -36,6 +36,7 @@ class MarketView:
     trades: list = field(default_factory=list)
     status: int | None = None
     in_event: bool = False  # a message without END_OF_EVENT was seen last
+    synced: bool = True  # False after a gap: the book needs a snapshot (docs/venue.md)
 
 
 @dataclass
@@ -77,9 +78,12 @@ class FeedBook:
         view = self.markets.setdefault(m.market_id, MarketView())
         if m.rpt_seq != view.rpt_seq + 1:
             self.market_gaps[m.market_id] += 1
+            view.synced = False
+            view.bids.clear()
+            view.asks.clear()
         view.rpt_seq = m.rpt_seq
         view.in_event = not (m.flags & _END)
-        if name == "BookLevel":
+        if name == "BookLevel" and view.synced:
             levels = view.bids if m.side == Side.BID else view.asks
             apply_update(levels, m.action, m.level, m.price, m.qty, m.order_count, FEED_DEPTH)
         elif name == "BestBidOffer":
