@@ -98,6 +98,11 @@ def test_snapshot_plus_updates_rebuild_the_view_and_sequences_are_contiguous(ven
         now = await fresh.next("orderbook")
         assert bids == dict(map(tuple, now["bids"])) and asks == dict(map(tuple, now["asks"]))
         assert now["sequence"] == sequence
+        # subscribing again is the resync: a fresh snapshot at the current sequence
+        await watcher.send(type="subscribe", channel="orderbook", market="ETH-PERP", depth=5)
+        again = await watcher.next("orderbook")
+        assert (again["sequence"], again["bids"], again["asks"]) == (
+            sequence, now["bids"], now["asks"])
         assert any(m["type"] == "trade" for m in watcher.seen)
         tickers = [m for m in watcher.seen if m["type"] == "ticker"]
         assert tickers and tickers[-1]["bid"] == max(bids) and tickers[-1]["ask"] == min(asks)

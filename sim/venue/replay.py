@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import heapq
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +84,7 @@ def binance_pair(data_dir: str | Path, speed: float = 1.0) -> ReplayConfig:
 
 def read_recording(path: str | Path, spec) -> Iterator[tuple[int, object]]:
     """(receive time ns, record) for each line, prices in ticks and sizes in lots of `spec`."""
-    ticks, lots = spec.to_ticks, spec.to_lots
+    ticks, lots = _cached(spec.to_ticks), _cached(spec.to_lots)
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rb") as lines:
         for line in lines:
@@ -107,6 +106,18 @@ def read_recording(path: str | Path, spec) -> Iterator[tuple[int, object]]:
             elif "b" in data and "B" in data:
                 yield ts, Quote(data["u"], ticks(data["b"]), lots(data["B"]),
                                 ticks(data["a"]), lots(data["A"]))
+
+
+def _cached(convert):
+    """Depth repeats the same price and size strings endlessly: convert each one once."""
+    cache: dict[str, int] = {}
+
+    def lookup(text: str) -> int:
+        value = cache.get(text)
+        if value is None:
+            value = cache[text] = convert(text)
+        return value
+    return lookup
 
 
 class BookSync:
@@ -145,6 +156,12 @@ class BookSync:
         return [diff]
 
 
+def _numbered(index: int, market_id: int, records):
+    """(ts, source index, line number, market id, record): a total order for merging."""
+    for n, (ts, record) in enumerate(records):
+        yield ts, index, n, market_id, record
+
+
 class Replayer:
     """Applies recorded records to a venue core. The app paces it; tests drive it directly."""
 
@@ -161,9 +178,7 @@ class Replayer:
         for index, source in enumerate(self.config.sources):
             spec = self.core.markets[source.market]
             self.syncs[spec.market_id] = BookSync()
-            streams.append(((ts, index, n, spec.market_id, rec) for n, (ts, rec) in
-                            zip(itertools.count(), read_recording(source.path, spec),
-                                strict=False)))
+            streams.append(_numbered(index, spec.market_id, read_recording(source.path, spec)))
         for ts, _, _, market_id, record in heapq.merge(*streams, key=lambda r: r[:3]):
             yield ts, market_id, record
 

@@ -126,13 +126,15 @@ class Session:
         if cmd.remove:
             self._unsubscribe(wanted)
             return
-        fresh = [w for w in dict.fromkeys(wanted) if w not in self.subscriptions]
+        wanted = list(dict.fromkeys(wanted))
+        fresh = [w for w in wanted if w not in self.subscriptions]
         if len(self.subscriptions) + len(fresh) > limits.subscriptions_per_connection:
             self._error(Reason.TOO_MANY_SUBSCRIPTIONS,
                         f"at most {limits.subscriptions_per_connection} subscriptions per "
                         f"connection; this one holds {len(self.subscriptions)}")
             return
-        for key in fresh:
+        for key in wanted:
+            # Subscribing again is how a client resyncs: it gets a fresh snapshot.
             self.subscriptions.add(key)
             self._start(*key)
 
