@@ -164,7 +164,7 @@ def test_large_events_span_packets_and_sequences_stay_contiguous():
 def test_the_fast_packers_agree_with_the_wire_declaration():
     rng = random.Random(1)
     for packer in (colo_feed._BOOK, colo_feed._TRADE, colo_feed._BBO, colo_feed._STATUS,
-                   colo_feed._HEARTBEAT):
+                   colo_feed._HEARTBEAT, colo_feed._HEADER):
         for _ in range(300):
             record = random_record(rng, packer.layout)
             assert packer.pack(packer.values(**record._asdict())) == \

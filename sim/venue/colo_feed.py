@@ -49,7 +49,7 @@ class _Packer:
                          layout.template_id if n == "template_id" else 0 for n in self.names]
         self.slot = {n: i for i, n in enumerate(self.names)}
         # What end_event fills in (absent from the Heartbeat, which end_event never sees).
-        self.flags_at = self.slot["flags"]
+        self.flags_at = self.slot.get("flags")
         self.rpt_at = self.slot.get("rpt_seq")
         self.market_at = self.slot.get("market_id")
 
@@ -71,6 +71,9 @@ _BOOK_ORDER = ["length", "template_id", "flags", "market_id", "side", "action", 
 if _BOOK.names != _BOOK_ORDER:  # book_level() builds its values in this order, for speed
     raise ImportError(f"BookLevel fields are now {_BOOK.names}: update book_level()")
 _BOOK_NEW = _BOOK.template
+_HEADER = _Packer(wire.PACKET_HEADER)
+if _HEADER.names != ["session", "msg_count", "schema_version", "sequence", "send_time"]:
+    raise ImportError(f"PacketHeader fields are now {_HEADER.names}: update _close()")
 
 
 class FeedEncoder:
@@ -146,9 +149,8 @@ class FeedEncoder:
     def _close(self) -> None:
         if not self._parts:
             return
-        header = wire.PACKET_HEADER.encode(session=self.session, msg_count=len(self._parts),
-                                           schema_version=wire.SCHEMA_VERSION,
-                                           sequence=self._first, send_time=self.clock())
+        header = _HEADER.pack([self.session, len(self._parts), wire.SCHEMA_VERSION,
+                               self._first, self.clock()])
         self._done.append(header + b"".join(self._parts))
         self._parts = []
         self._size = wire.PACKET_HEADER_SIZE

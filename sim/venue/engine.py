@@ -17,7 +17,7 @@ sockets, JSON or clocks. Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from host.wire import TradingStatus
 from sim.venue.accounts import Account, Fees
@@ -40,8 +40,7 @@ DEFAULT_FEES = Fees()
 MAX_LOTS = 1 << 53  # far beyond any real order, and exact as a float
 
 
-@dataclass(frozen=True, slots=True)
-class NewOrder:
+class NewOrder(NamedTuple):
     client_id: str
     market_id: int
     side: int
@@ -59,7 +58,8 @@ class Engine:
         self.status: dict[int, int] = dict.fromkeys(self.specs, int(TradingStatus.TRADING))
         self.fees = fees
         self.max_open_orders = max_open_orders
-        self.touched: set[int] = set()  # markets whose book changed; the caller drains it
+        # Book sides changed since the caller last drained this: market id -> BUY|SELL bits.
+        self.touched: dict[int, int] = {}
         self._next_oid = 1
         self._next_trade = 1
 
@@ -236,7 +236,8 @@ class Engine:
         maker.remaining -= qty
         level.qty -= qty
         book.last_price = price
-        self.touched.add(book.market_id)
+        touched = self.touched
+        touched[book.market_id] = touched.get(book.market_id, 0) | maker.side
         maker_account: Account = maker.account
         if not maker_account.house:
             held = qty * price * spec.notional_unit / spec.max_leverage
@@ -262,12 +263,12 @@ class Engine:
             spec = self.specs[order.market_id]
             order.reserved = order.remaining * order.price * spec.notional_unit / spec.max_leverage
             account.reserved += order.reserved
-        self.touched.add(order.market_id)
+        self._touch(order)
 
     def _unrest(self, order: Order) -> None:
         self.books[order.market_id].side(order.side).remove(order)
         self._forget(order)
-        self.touched.add(order.market_id)
+        self._touch(order)
 
     def _forget(self, order: Order) -> None:
         account: Account = order.account
@@ -283,7 +284,11 @@ class Engine:
         order.remaining += delta
         order.qty += delta
         level.qty += delta
-        self.touched.add(order.market_id)
+        self._touch(order)
+
+    def _touch(self, order: Order) -> None:
+        touched = self.touched
+        touched[order.market_id] = touched.get(order.market_id, 0) | order.side
 
 
 SIDE_NAMES = {BUY: "buy", SELL: "sell"}

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from host.wire import Side
+from sim.venue.book import BUY, SELL
 from sim.venue.colo_feed import FeedEncoder
 from sim.venue.engine import SIDE_NAMES, Engine
 from sim.venue.events import StatusChanged, Traded
@@ -75,8 +76,6 @@ class MarketData:
 
     def publish(self, events: list) -> None:
         touched = self.engine.touched
-        if not touched and not events:
-            return
         trades: dict[int, list] = {}
         statuses: dict[int, list] = {}
         for event in events:
@@ -85,16 +84,20 @@ class MarketData:
                 trades.setdefault(event.market_id, []).append(event)
             elif kind is StatusChanged:
                 statuses.setdefault(event.market_id, []).append(event)
-        markets = touched | trades.keys() | statuses.keys()
+        if not touched and not trades and not statuses:
+            return
+        markets = dict(touched)
         touched.clear()
+        for market_id in (*trades, *statuses):
+            markets.setdefault(market_id, 0)
         now = self.clock()
-        for market_id in sorted(markets):
-            self._market(market_id, trades.get(market_id, ()), statuses.get(market_id, ()),
-                         now)
+        for market_id in sorted(markets) if len(markets) > 1 else markets:
+            self._market(market_id, markets[market_id], trades.get(market_id, ()),
+                         statuses.get(market_id, ()), now)
         if self.encoder.pending:
             self.on_feed()
 
-    def _market(self, market_id: int, trades, statuses, now: int) -> None:
+    def _market(self, market_id: int, sides: int, trades, statuses, now: int) -> None:
         book = self.engine.books[market_id]
         spec = self.specs[market_id]
         enc = self.encoder
@@ -104,16 +107,22 @@ class MarketData:
         for t in trades:
             enc.trade(market_id, t.aggressor, t.trade_id, t.price, t.qty)
         state = self._feed[market_id]
-        new_bids, new_asks = book.bids.top(FEED_DEPTH), book.asks.top(FEED_DEPTH)
-        for update in diff_side(state.bids, new_bids, True):
-            enc.book_level(market_id, _BID, *update)
-        for update in diff_side(state.asks, new_asks, False):
-            enc.book_level(market_id, _ASK, *update)
+        # Only the sides the event changed are recomputed: the other's top 10 stands.
+        if sides & BUY:
+            new_bids = book.bids.top(FEED_DEPTH)
+            for update in diff_side(state.bids, new_bids, True):
+                enc.book_level(market_id, _BID, *update)
+            state.bids = new_bids
+        if sides & SELL:
+            new_asks = book.asks.top(FEED_DEPTH)
+            for update in diff_side(state.asks, new_asks, False):
+                enc.book_level(market_id, _ASK, *update)
+            state.asks = new_asks
         bbo = book.bbo()
         if bbo != state.bbo:
             enc.bbo(market_id, *bbo)
+            state.bbo = bbo
         enc.end_event()
-        state.bids, state.asks, state.bbo = new_bids, new_asks, bbo
         subscribers = self.trades[market_id]
         if subscribers and trades:
             for t in trades:
@@ -123,8 +132,9 @@ class MarketData:
                                   "ts_ns": now})
                 for s in subscribers:
                     s.send(payload, "md")
-        for view in self.views[market_id].values():
-            self._update_view(market_id, view, now)
+        if sides:
+            for view in self.views[market_id].values():
+                self._update_view(market_id, view, sides, now)
         # The last quote is tracked with or without subscribers, so a later subscriber's
         # first ticker and the changes after it agree.
         if bbo[1] and bbo[3] and bbo != self.last_ticker.get(market_id):
@@ -135,10 +145,10 @@ class MarketData:
                 for s in subscribers:
                     s.send(payload, "md")
 
-    def _update_view(self, market_id: int, view: DepthView, now: int) -> None:
+    def _update_view(self, market_id: int, view: DepthView, sides: int, now: int) -> None:
         book = self.engine.books[market_id]
-        bids = {p: q for p, q, _ in book.bids.top(view.depth)}
-        asks = {p: q for p, q, _ in book.asks.top(view.depth)}
+        bids = {p: q for p, q, _ in book.bids.top(view.depth)} if sides & BUY else view.bids
+        asks = {p: q for p, q, _ in book.asks.top(view.depth)} if sides & SELL else view.asks
         if bids == view.bids and asks == view.asks:
             return
         spec = self.specs[market_id]
