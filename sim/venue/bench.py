@@ -10,6 +10,8 @@ Three measurements; the first two are repeated and reported as medians:
    subscribes to the book, ticker and trades and the colo feed goes out over UDP. Messages
    published per second: WebSocket frames received by the three connections plus the feed
    messages the venue sent (its own counter: a receiver on a busy machine drops datagrams).
+   The venue's CPU time over the run shows how busy it was, and messages published per
+   second of venue CPU is the rate it would sustain if the clients could keep up.
 3. round trip: one order in flight over WebSocket, submit to acknowledgement, p50 and p99.
 
 Clients and venue share this machine's cores, so 2 and 3 are floors, not ceilings.
@@ -139,12 +141,14 @@ async def _loopback(venue: VenueProcess, keys: list[str], n: int, seed: int) -> 
 
     counting = asyncio.ensure_future(count_watcher())
     stats = f"{venue.rest_url}/api/v1/stats"
-    feed_before = (await asyncio.to_thread(_http, "GET", stats))["feed_messages"]
+    before = await asyncio.to_thread(_http, "GET", stats)
     start = time.perf_counter()
     frames = await asyncio.gather(*(_stream(t, n // 2, seed * 2 + i, 32)
                                     for i, t in enumerate(traders)))
     elapsed = time.perf_counter() - start
-    feed = (await asyncio.to_thread(_http, "GET", stats))["feed_messages"] - feed_before
+    after = await asyncio.to_thread(_http, "GET", stats)
+    feed = after["feed_messages"] - before["feed_messages"]
+    cpu = after["cpu_s"] - before["cpu_s"]
     for trader in traders:
         await trader.send(type="cancel_all")
         await trader.sync()
@@ -154,7 +158,9 @@ async def _loopback(venue: VenueProcess, keys: list[str], n: int, seed: int) -> 
     websocket = sum(frames) + watched
     return {"orders acked/s": (n // 2) * 2 / elapsed,
             "messages published/s": (websocket + feed) / elapsed,
-            "  WebSocket frames/s": websocket / elapsed, "  feed messages/s": feed / elapsed}
+            "  WebSocket frames/s": websocket / elapsed, "  feed messages/s": feed / elapsed,
+            "venue CPU busy %": 100 * cpu / elapsed,
+            "published per venue CPU-s": (websocket + feed) / cpu}
 
 
 # -- 3. round trip -----------------------------------------------------------------------

@@ -193,7 +193,8 @@ class VenueCore:
     def stats(self) -> dict:
         """Counters for operators and benchmarks."""
         faults = self.faults
-        return {"orders_in": self.orders_in, "feed_messages": self.encoder.messages_out,
+        return {"cpu_s": time.process_time(), "orders_in": self.orders_in,
+                "feed_messages": self.encoder.messages_out,
                 "feed_next_sequence": self.encoder.next_sequence,
                 "connections": sum(len(s) for s in self.connections.values()),
                 "rejected_busy": faults.rejected_busy, "feed_dropped": faults.feed_dropped,

@@ -162,8 +162,10 @@ class Engine:
             return Reason.BAD_FIELD, "order kind, side or stp mode is not one the venue knows"
         if self.status[new.market_id] != TradingStatus.TRADING:
             return Reason.MARKET_HALTED, f"{spec.name} is halted"
-        if not spec.min_lots <= new.qty <= MAX_LOTS:
-            return Reason.QTY_TOO_SMALL, f"qty must be at least {spec.min_lots} lots"
+        if new.qty < spec.min_lots:
+            return Reason.QTY_TOO_SMALL, f"qty must be at least {spec.min_lots} lot(s)"
+        if new.qty > MAX_LOTS:
+            return Reason.BAD_FIELD, "qty is too large"
         if new.kind == "market":
             if new.price is not None:
                 return Reason.BAD_FIELD, "a market order takes no price"
