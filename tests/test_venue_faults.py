@@ -20,6 +20,7 @@ from sim.venue import (
     TEST_API_KEY,
     AccountSpec,
     FaultConfig,
+    FeedConfig,
     Latency,
     VenueConfig,
     VenueCore,
@@ -27,7 +28,7 @@ from sim.venue import (
 from sim.venue.book import BUY, SELL
 from sim.venue.engine import NewOrder
 from sim.venue.faults import Faults
-from sim.venue.testing import FeedBook, WsClient
+from sim.venue.testing import FeedBook, FeedSocket, WsClient
 from sim.venue.threaded import VenueThread
 
 MAKER_KEY = "pf_test_fault_maker"
@@ -200,3 +201,39 @@ def test_stale_market_data_carries_its_original_time():
             await maker.close()
             await watcher.close()
         run(go())
+
+
+def test_losing_a_book_update_or_a_feed_packet_on_demand():
+    feed = FeedSocket(("127.0.0.1", 0))
+    config = VenueConfig(accounts=ACCOUNTS, feed=FeedConfig(port=feed.sock.getsockname()[1]))
+    with VenueThread(config) as venue:
+        async def go():
+            watcher = await WsClient.connect(venue.ws_url)
+            await watcher.send(type="subscribe", channel="orderbook", market="SOL-PERP",
+                               depth=5)
+            assert (await watcher.next("orderbook"))["sequence"] == 0
+            trader = await WsClient.connect(venue.ws_url, MAKER_KEY)
+            for i, lose in enumerate((False, True, False)):
+                if lose:
+                    venue.call(venue.venue.lose_book_update, "SOL-PERP")
+                    venue.call(venue.venue.lose_feed_packets, 1)
+                await trader.send(type="order", order_id=f"g{i}", market="SOL-PERP",
+                                  side="buy", price=100.0 + i, qty=1.0)
+                await trader.sync()
+            updates = [m for m in await watcher.sync() if m["type"] == "book_update"]
+            assert [m["sequence"] for m in updates] == [1, 3]
+            await watcher.send(type="subscribe", channel="orderbook", market="SOL-PERP",
+                               depth=5)
+            snapshot = await watcher.next("orderbook")
+            assert snapshot["sequence"] == 3 and len(snapshot["bids"]) == 3
+            await trader.send(type="cancel_all")
+            await trader.sync()
+            for c in (watcher, trader):
+                await c.close()
+        run(go())
+        venue.call(venue.venue._flush_feed)
+    reader = FeedBook()
+    for payload in feed.drain(0.5):
+        reader.on_payload(payload)
+    feed.close()
+    assert reader.packet_gaps == 1 and reader.market_gaps

@@ -124,6 +124,15 @@ class Venue:
         """Make market data stale from now on (0 restores it)."""
         self.core.faults.md_delay_s = max(0.0, ms) / 1000.0
 
+    def lose_feed_packets(self, count: int = 1) -> None:
+        """Lose the next `count` colo-feed packets: receivers see one sequence gap."""
+        self.core.faults.lose_packets(count)
+
+    def lose_book_update(self, market: str) -> None:
+        """Lose the next WebSocket book_update of `market` at every depth: subscribers see
+        its sequence number skipped and must resync (subscribe again)."""
+        self.core.md.lose_next_update.add(self.core.markets[market].market_id)
+
     def add_feed_target(self, addr: tuple[str, int]) -> None:
         self.feed.add_target(addr)
 

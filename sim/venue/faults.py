@@ -91,6 +91,7 @@ class Faults:
         self.feed_dropped = 0
         self.feed_reordered = 0
         self._held: bytes | None = None
+        self._lose_packets = 0
 
     @property
     def any_latency(self) -> bool:
@@ -128,13 +129,21 @@ class Faults:
 
     # -- the feed ----------------------------------------------------------------------------
 
+    def lose_packets(self, count: int) -> None:
+        """Lose the next `count` feed packets (a deterministic gap)."""
+        self._lose_packets += count
+
     def feed_packets(self, packets: list[bytes]) -> list[bytes]:
         """The packets that go out, in the order they go out, after loss and reordering."""
         loss, reorder = self.config.feed_loss, self.config.feed_reorder
-        if not loss and not reorder and self._held is None:
+        if not loss and not reorder and self._held is None and not self._lose_packets:
             return packets
         out = []
         for packet in packets:
+            if self._lose_packets:
+                self._lose_packets -= 1
+                self.feed_dropped += 1
+                continue
             if loss and self.rng.random() < loss:
                 self.feed_dropped += 1
                 continue

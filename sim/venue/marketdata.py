@@ -71,6 +71,7 @@ class MarketData:
         self.last_ticker: dict[int, tuple] = {}
         self._feed = {m: _FeedState() for m in engine.specs}
         self.on_feed: Callable[[], None] = lambda: None  # the adapter schedules a flush
+        self.lose_next_update: set[int] = set()  # markets whose next book_update is lost
 
     # -- publishing --------------------------------------------------------------------------
 
@@ -133,8 +134,11 @@ class MarketData:
                 for s in subscribers:
                     s.send(payload, "md")
         if sides:
+            lose = market_id in self.lose_next_update
             for view in self.views[market_id].values():
-                self._update_view(market_id, view, sides, now)
+                self._update_view(market_id, view, sides, now, lose)
+            if lose and self.views[market_id]:
+                self.lose_next_update.discard(market_id)
         # The last quote is tracked with or without subscribers, so a later subscriber's
         # first ticker and the changes after it agree.
         if bbo[1] and bbo[3] and bbo != self.last_ticker.get(market_id):
@@ -145,7 +149,8 @@ class MarketData:
                 for s in subscribers:
                     s.send(payload, "md")
 
-    def _update_view(self, market_id: int, view: DepthView, sides: int, now: int) -> None:
+    def _update_view(self, market_id: int, view: DepthView, sides: int, now: int,
+                     lose: bool = False) -> None:
         book = self.engine.books[market_id]
         bids = {p: q for p, q, _ in book.bids.top(view.depth)} if sides & BUY else view.bids
         asks = {p: q for p, q, _ in book.asks.top(view.depth)} if sides & SELL else view.asks
@@ -161,6 +166,8 @@ class MarketData:
             "asks": [[price(p), qty(q)] for p, q in _changes(view.asks, asks)],
             "ts_ns": now})
         view.bids, view.asks = bids, asks
+        if lose:
+            return  # an injected loss: the sequence number is used, nobody hears it
         for s in view.subscribers:
             s.send(payload, "md")
 
