@@ -189,6 +189,7 @@ def test_price_time_priority_and_partial_fills():
     fills = [(e.order.client_id, e.price, e.qty) for e in events
              if isinstance(e, Filled) and e.maker]
     assert fills == [("b1", 2000, 3), ("a2", 2000, 4), ("a1", 2001, 3)]
+    assert [e.remaining for e in events if isinstance(e, Filled) and not e.maker] == [7, 3, 0]
     assert [t.price for t in events if isinstance(t, Traded)] == [2000, 2000, 2001]
     assert a.open_orders["a1"].remaining == 2
     assert not c.open_orders  # fully filled, so it does not rest

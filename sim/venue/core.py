@@ -256,7 +256,7 @@ class VenueCore:
             "side": SIDE_NAMES[order.side], "fill_qty": spec.qty(event.qty),
             "price": spec.price(event.price), "fee": event.fee,
             "liquidity": "maker" if event.maker else "taker",
-            "remaining_qty": spec.qty(order.remaining), "trade_id": event.trade_id,
+            "remaining_qty": spec.qty(event.remaining), "trade_id": event.trade_id,
             "ts_ns": now})
 
     def _cancelled(self, event: Cancelled, now: int) -> bytes:

@@ -253,8 +253,8 @@ class Engine:
             self._forget(maker)
             if not level.orders:
                 book.opposite(taker.side).drop_level(level)
-        events.append(Filled(taker, qty, price, taker_fee, False, trade_id))
-        events.append(Filled(maker, qty, price, maker_fee, True, trade_id))
+        events.append(Filled(taker, qty, price, taker_fee, False, trade_id, taker.remaining))
+        events.append(Filled(maker, qty, price, maker_fee, True, trade_id, maker.remaining))
         events.append(Traded(book.market_id, price, qty, taker.side, trade_id))
 
     def _rest(self, order: Order, book: Book) -> None:

@@ -32,6 +32,7 @@ class Filled:
     fee: float
     maker: bool
     trade_id: int
+    remaining: int  # what the order had left right after this fill
 
 
 @dataclass(slots=True)
