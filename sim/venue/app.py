@@ -16,7 +16,7 @@ import logging
 from sim.venue.colo_feed import FeedSender, free_udp_port
 from sim.venue.config import VenueConfig
 from sim.venue.core import VenueCore
-from sim.venue.delay_lane import DelayLane
+from sim.venue.delay_lane import DelayLane, Timer
 from sim.venue.generator import Generator, GeneratorConfig
 from sim.venue.replay import ReplayConfig, Replayer
 from sim.venue.rest_api import RestApi
@@ -50,9 +50,10 @@ class Venue:
         port = feed.port or free_udp_port(feed.host)
         self.feed_addr = (feed.group or feed.host, port)
         self.feed = FeedSender([self.feed_addr], interface=feed.host)
-        self._feed_lane = DelayLane(self.loop, self.feed.send)
+        self.timer = Timer(self.loop)
+        self._feed_lane = DelayLane(self.timer, self.feed.send)
         core.md.on_feed = self._feed_ready
-        self.ws = WsServer(core, core.faults, config.host, config.ws_port)
+        self.ws = WsServer(core, core.faults, config.host, config.ws_port, self.timer)
         self.rest = RestServer(RestApi(core), core.faults, config.host, config.rest_port,
                                config.limits.max_request_bytes)
         await self.ws.start()
@@ -77,6 +78,7 @@ class Venue:
         await self.rest.stop()
         if self._feed_lane is not None:
             self._feed_lane.cancel()
+            self.timer.stop()
         self._flush_feed()
         self.feed.close()
 

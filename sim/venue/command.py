@@ -33,13 +33,18 @@ def add_venue_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replay: folder with the shared/data recordings")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="replay pace: 1 is real time, 0 as fast as possible")
-    parser.add_argument("--faults", choices=sorted(PRESETS), default="none")
-    parser.add_argument("--feed-loss", type=float, default=0.0)
-    parser.add_argument("--feed-reorder", type=float, default=0.0)
-    parser.add_argument("--stale-ms", type=float, default=0.0)
+    parser.add_argument("--faults", choices=sorted(PRESETS), default="none",
+                        help="added latency: seed-latency is the seed article's table")
+    parser.add_argument("--feed-loss", type=float, default=0.0,
+                        help="probability that a colo-feed packet is lost")
+    parser.add_argument("--feed-reorder", type=float, default=0.0,
+                        help="probability that a packet is sent after the next one")
+    parser.add_argument("--stale-ms", type=float, default=0.0,
+                        help="send market data this late, with its original timestamps")
     parser.add_argument("--drop-every", type=float, default=None, metavar="SECONDS",
                         help="drop each WebSocket connection after ~this long (mean)")
-    parser.add_argument("--reject-bursts-every", type=float, default=None, metavar="SECONDS")
+    parser.add_argument("--reject-bursts-every", type=float, default=None, metavar="SECONDS",
+                        help="now and then (mean gap) refuse the next 5 orders: venue_busy")
     parser.add_argument("--no-limits", action="store_true",
                         help="lift the rate and open-order limits")
 

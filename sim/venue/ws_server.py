@@ -18,7 +18,7 @@ from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
 from sim.venue.core import VenueCore
-from sim.venue.delay_lane import DelayLane
+from sim.venue.delay_lane import DelayLane, Timer
 from sim.venue.errors import Reason
 from sim.venue.faults import Faults
 from sim.venue.protocol import bearer_key
@@ -38,8 +38,9 @@ def _json_response(connection: ServerConnection, status: int, code: Reason, mess
 
 
 class WsServer:
-    def __init__(self, core: VenueCore, faults: Faults, host: str, port: int):
+    def __init__(self, core: VenueCore, faults: Faults, host: str, port: int, timer: Timer):
         self.core = core
+        self.timer = timer
         self.faults = faults
         self.host = host
         self.port = port
@@ -128,7 +129,6 @@ class WsServer:
         faults = self.faults
         latency = self._latency
         lanes: dict[str, DelayLane] = {}
-        loop = asyncio.get_running_loop()
         one = (ws,)
 
         def deliver(payload: bytes) -> None:
@@ -152,7 +152,7 @@ class WsServer:
                 broadcast(one, payload, text=True)
                 return
             if lane is None:
-                lane = lanes[name] = DelayLane(loop, deliver)
+                lane = lanes[name] = DelayLane(self.timer, deliver)
             lane.push(delay, payload)
 
         return send
