@@ -49,7 +49,9 @@ def test_seed_latency_preset_reproduces_the_seed_table():
         samples = sorted(faults.delay(latency) * 1000 for _ in range(40_000))
         assert samples[20_000] == pytest.approx(p50, rel=0.04)
         assert samples[39_600] == pytest.approx(p99, rel=0.08)
-    assert not Faults(FaultConfig()).any_latency  # off by default
+    off = FaultConfig()  # the default: no latency added anywhere
+    assert all(getattr(off, f"{k}_latency") is None
+               for k in ("ack", "fill", "snapshot", "rest_order", "rest_account"))
 
 
 def test_acks_and_fills_are_delayed_in_order_while_market_data_is_not():

@@ -93,11 +93,6 @@ class Faults:
         self._held: bytes | None = None
         self._lose_packets = 0
 
-    @property
-    def any_latency(self) -> bool:
-        c = self.config
-        return any((c.ack_latency, c.fill_latency, c.snapshot_latency))
-
     def delay(self, latency: Latency | None) -> float:
         return latency.sample(self.rng) if latency is not None else 0.0
 

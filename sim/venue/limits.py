@@ -43,9 +43,3 @@ class RateWindow:
             return False
         times.append(now)
         return True
-
-    def retry_after(self, now: float) -> float:
-        """Seconds until the next event would be admitted."""
-        if len(self.times) < self.limit:
-            return 0.0
-        return max(0.0, self.times[0] + self.window - now)

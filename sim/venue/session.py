@@ -25,7 +25,6 @@ class Session:
         self.account = account
         self.open = True
         self.subscriptions: set[tuple[str, int | None, int | None]] = set()
-        self.errors = 0
 
     # -- input -------------------------------------------------------------------------------
 
@@ -34,7 +33,6 @@ class Session:
         try:
             command = protocol.decode(raw)
         except VenueError as exc:
-            self.errors += 1
             if exc.order_id is not None:
                 self._reject(exc.order_id, exc.code, exc.message)
             else:
@@ -65,7 +63,6 @@ class Session:
         return None
 
     def on_binary(self) -> None:
-        self.errors += 1
         self._error(Reason.BINARY_FRAME, "send JSON in text frames")
 
     def close(self) -> None:
