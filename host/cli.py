@@ -33,9 +33,9 @@ def _venue(args: argparse.Namespace) -> int:
 
 
 def _venue_bench(args: argparse.Namespace) -> int:
-    from sim.venue import command
+    from sim.venue import bench_cli
 
-    return command.run_bench(args)
+    return bench_cli.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,13 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="replay the built-in sample feed and summarise it")
     demo.add_argument("--packets", type=int, default=2000)
     demo.set_defaults(func=_demo)
-    from sim.venue import command
+    from sim.venue import bench_cli, command
 
     venue = sub.add_parser("venue", help="run the local Purple Flea venue (docs/venue.md)")
     command.add_venue_arguments(venue)
     venue.set_defaults(func=_venue)
     venue_bench = sub.add_parser("venue-bench", help="measure the local venue's capacity")
-    command.add_bench_arguments(venue_bench)
+    bench_cli.configure(venue_bench)
     venue_bench.set_defaults(func=_venue_bench)
     return parser
 

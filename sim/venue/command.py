@@ -1,4 +1,4 @@
-"""`tickwire venue` and `tickwire venue-bench`: argument parsing and the foreground runner.
+"""`tickwire venue`: argument parsing and the foreground runner.
 
 On start the runner prints one line `venue ready {json}` holding ws_url, rest_url,
 feed_addr and the test API key, so scripts (and VenueProcess) can find a venue started on
@@ -124,19 +124,3 @@ def run_venue(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
-
-
-def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--orders", type=int, default=20_000,
-                        help="commands per engine run")
-    parser.add_argument("--loopback-orders", type=int, default=5_000,
-                        help="orders per loopback run")
-    parser.add_argument("--round-trips", type=int, default=2_000)
-    parser.add_argument("--repeats", type=int, default=5)
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    from sim.venue import bench
-
-    return bench.run(orders=args.orders, repeats=args.repeats,
-                     loopback_orders=args.loopback_orders, round_trips=args.round_trips)
