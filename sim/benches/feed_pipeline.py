@@ -10,7 +10,9 @@ the model's. The cycles from the beat carrying a triggering message's last byte 
 cycle its intent is offered are measured, and the figures written to TICKWIRE_BENCH_REPORT.
 
 Knobs (environment): TICKWIRE_PIPE_PACKETS, TICKWIRE_PIPE_DEPTH, TICKWIRE_PIPE_IDLE (chance of
-an idle cycle on the input), TICKWIRE_PIPE_READY (chance the intent consumer is ready).
+an idle cycle on the input), TICKWIRE_PIPE_READY (chance the intent consumer is ready; a
+negative value stalls it completely for as many cycles as there are input beats, then makes
+it always ready).
 """
 
 import json
@@ -232,7 +234,10 @@ async def pipeline_matches_model(dut):
             i_payload.value = beats[index]
             offering = True
         i_valid.value = int(offering)
-        ready = rng.random() < ready_chance
+        if ready_chance < 0:
+            ready = cycle > len(beats)
+        else:
+            ready = rng.random() < ready_chance
         o_ready.value = int(ready)
         await ReadOnly()
         if offering:
