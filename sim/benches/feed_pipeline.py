@@ -234,10 +234,7 @@ async def pipeline_matches_model(dut):
             i_payload.value = beats[index]
             offering = True
         i_valid.value = int(offering)
-        if ready_chance < 0:
-            ready = cycle > len(beats)
-        else:
-            ready = rng.random() < ready_chance
+        ready = cycle > len(beats) if ready_chance < 0 else rng.random() < ready_chance
         o_ready.value = int(ready)
         await ReadOnly()
         if offering:
