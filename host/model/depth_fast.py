@@ -57,7 +57,11 @@ _HEAD_BYTES = 512
 _IDS = re.compile(rb'"U":([0-9]{1,19}),"u":([0-9]{1,19})')
 _decode_levels = msgspec.json.Decoder(list[tuple[str, str]]).decode
 _FIRST_WINDOW = 2  # levels: most messages apply one a side, then read the level that stops
-_LEVEL_BYTES = 24  # a USD-M level is 20-23 bytes with its comma: sizes the backward windows
+_LEVEL_BYTES = 24  # a USD-M level is 20-23 bytes with its comma (spot 32): sizes the first
+# window of a side; later ones use the bytes per level the message has shown. A window too
+# short for one level is widened to the longest level the tick scales accept (two 40-character
+# strings and the brackets).
+_LONGEST_LEVEL = 88
 _ASKS_KEY = b'],"a":['
 _CLOSE, _COMMA = ord("]"), ord(",")
 _STALE = object()  # no needle built yet for the sync's state
@@ -241,16 +245,15 @@ class DepthFastPath:
         the one that stops), then 4, 8, 16..., up to about `max_levels` in all (then cut
         TOO_DEEP), or up to anything not in Binance's layout (cut LAYOUT). A window is the
         bytes of whole levels, found by where they end (`]]` closes the array, `],[` parts
-        two levels), decoded as a JSON array by msgspec in C. Each is also added to `keep`."""
+        two levels), decoded as a JSON array by msgspec in C. Each is also added to `keep`.
+        Window bytes are sized by the bytes per level seen so far in the message."""
         if raw.startswith(b"]", pos):  # an empty array
             return
-        left, size = self.max_levels, _FIRST_WINDOW
+        left, size, per = self.max_levels, _FIRST_WINDOW, _LEVEL_BYTES
         while left > 0:
-            limit = pos + min(size, left) * _LEVEL_BYTES
-            end = raw.find(b"]]", pos, limit) + 1  # the array ends in these bytes
-            more = end == 0
-            if more:
-                end = raw.rfind(b"],[", pos, limit) + 1
+            end, more = _level_ends(raw, pos, pos + min(size, left) * per)
+            if not end:  # not one whole level in the bytes: widen them to the longest
+                end, more = _level_ends(raw, pos, pos + _LONGEST_LEVEL)
             levels = _window(raw, pos, end)
             if levels is None:
                 self._cut = Fallback.LAYOUT
@@ -259,6 +262,7 @@ class DepthFastPath:
             yield levels
             if not more:
                 return
+            per = (end - pos) // len(levels) + 2
             pos, left, size = end + 1, left - len(levels), size * 2
         self._cut = Fallback.TOO_DEEP
 
@@ -266,10 +270,13 @@ class DepthFastPath:
         """The same for the non-empty array raw[start:end], last level first: a window
         starts at the first `[` (no price or quantity holds one) in the bytes that should
         hold its levels and runs to the start of the window after it."""
-        left, size = self.max_levels, _FIRST_WINDOW
+        left, size, per = self.max_levels, _FIRST_WINDOW, _LEVEL_BYTES
         while left > 0:
-            low = end - min(size, left) * _LEVEL_BYTES
+            low = end - min(size, left) * per
             first = raw.find(b"[", low, end) if low > start else start
+            if first < 0:  # not one whole level in the bytes: widen them to the longest
+                low = end - _LONGEST_LEVEL
+                first = raw.find(b"[", low, end) if low > start else start
             levels = _window(raw, first, end)
             if levels is None:
                 self._cut = Fallback.LAYOUT
@@ -279,6 +286,7 @@ class DepthFastPath:
             yield levels
             if first == start:  # that was the first level
                 return
+            per = (end - first) // len(levels) + 2
             end = first - 1
             if raw[end] != _COMMA:
                 self._cut = Fallback.LAYOUT
@@ -304,6 +312,15 @@ class DepthFastPath:
         reason = RevokeReason.TOP_CHANGED if event is APPLIED else RevokeReason.GAP
         self.revocations[reason] += 1
         return DecisionRevoked(reason, decided, event)
+
+
+def _level_ends(raw: bytes, pos: int, limit: int) -> tuple[int, bool]:
+    """Where the last whole level starting from `pos` before `limit` ends, and whether more
+    levels follow it (`],[`) or the array ends there (`]]`); 0 when no level ends there."""
+    end = raw.find(b"]]", pos, limit) + 1
+    if end:
+        return end, False
+    return raw.rfind(b"],[", pos, limit) + 1, True
 
 
 def _window(raw: bytes, start: int, end: int) -> list | None:
