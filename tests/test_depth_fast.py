@@ -314,6 +314,17 @@ def test_a_second_asks_key_is_caught_by_the_full_parse():
     revoked_gap(venue, raw, "bad_message: the ids or levels read")
 
 
+def test_levels_applied_without_a_decision_then_bytes_cut_short_are_a_gap():
+    venue = Venue(DENSE_BIDS, DENSE_ASKS)
+    raw = venue.raw([], [(199, 1), (198, 1), (260, 1), (270, 1)])[:-12]
+    assert venue.fast.decide(raw) is None  # 199 applied, then 198: out of order
+    assert venue.fast.fallbacks == {Fallback.UNSORTED: 1}
+    gap = venue.fast.finish()  # the touched book cannot stay in use: no raise, a gap
+    assert isinstance(gap, DepthGap) and gap.reason is GapReason.MALFORMED
+    assert gap.detail.startswith("bad_feed_message")
+    assert len(venue.sync.book) == 0 and not venue.fast.revocations
+
+
 @pytest.mark.parametrize(("bad", "reason"), [
     (b'"19.90"', "bad_decimal"),  # as "1.99e1"
     (b'"19.95"', "off_grid"),  # between two 0.10 ticks

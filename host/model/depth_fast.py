@@ -74,7 +74,7 @@ class Fallback(enum.Enum):
     LAYOUT = "layout"  # the bytes depart from Binance's layout (key order, spacing, no `a`)
     CHAIN = "chain"  # the ids do not continue the chain: finish() reports the gap
     BAD_NUMBER = "bad_number"  # a price or quantity the tick scale refuses
-    UNSORTED = "unsorted"  # the levels read are not strictly ascending by price
+    UNSORTED = "unsorted"  # the levels read are out of strict price order
     TOO_DEEP = "too_deep"  # a side needs more than about max_levels levels (a deep sweep)
     CROSSED = "crossed"  # the top read is crossed or locked: finish() reports the gap
 
@@ -218,8 +218,8 @@ class DepthFastPath:
         if found < 0:
             return Fallback.CHAIN
         start = found + len(needle)
-        if not self._by_prev:  # spot: the bids follow u
-            start = raw.find(b'"b":[', start, start + 24) + 5
+        if not self._by_prev:  # spot: the bids follow u (up to 19 digits)
+            start = raw.find(b'"b":[', start, start + 32) + 5
             if start < 5:
                 return Fallback.LAYOUT
         key = raw.find(b"a", start) - 3
