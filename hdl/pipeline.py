@@ -8,7 +8,6 @@ a `filter_` prefix, beside the parser's, book table's and trigger's.
 from amaranth import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
-from host.model.frame_filter import COUNTERS as FILTER_COUNTERS
 
 from hdl.beat import beat_layout
 from hdl.book_top import BookTop
@@ -18,6 +17,7 @@ from hdl.header_filter import HeaderFilter
 from hdl.layouts import OrderIntent
 from hdl.trigger import RuleLayout
 from host.model.counters import PIPELINE_COUNTERS
+from host.model.frame_filter import COUNTERS as FILTER_COUNTERS
 
 FILTER_PREFIX = "filter_"
 

@@ -11,6 +11,8 @@ BENCH_TARGETS = {
     "depth": ("host.bench.depth",
               "real USD-M depth stream: time to decision and whole message, per message"),
     "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
+    "venue": ("sim.venue.bench_cli", "the local venue's capacity: orders matched/s, messages "
+                                     "published/s, WebSocket order round trip"),
 }
 
 
@@ -55,6 +57,12 @@ def _add_bench(sub) -> None:
         parser.set_defaults(func=_bench)
 
 
+def _venue(args: argparse.Namespace) -> int:
+    from sim.venue import command
+
+    return command.run_venue(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tickwire", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -68,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                                              "and print its tick-to-intent latency in cycles")
     latency.set_defaults(func=_latency)
     _add_bench(sub)
+    from sim.venue import command
+
+    venue = sub.add_parser("venue", help="run the local Purple Flea venue (docs/venue.md)")
+    command.add_venue_arguments(venue)
+    venue.set_defaults(func=_venue)
     return parser
 
 

@@ -1,0 +1,158 @@
+"""The WebSocket adapter: websockets 17 owns the sockets, `Session` owns the meaning.
+
+Served at `/trading`, compression off, TCP_NODELAY on. A `Bearer` key in the handshake is
+checked before the upgrade (401 for an unknown key, 429 past the connection limit, both with
+a JSON body). Frames above the size limit close the connection with 1009; a denied `auth`
+message closes it with 1008 and the reason code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from http import HTTPStatus
+
+import orjson
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.exceptions import ConnectionClosed
+
+from sim.venue.core import VenueCore
+from sim.venue.delay_lane import DelayLane, Timer
+from sim.venue.errors import Reason
+from sim.venue.faults import Faults
+from sim.venue.protocol import bearer_key
+from sim.venue.session import Session
+
+PATH = "/trading"
+SLOW_CONSUMER_BYTES = 8 << 20  # a client this far behind is cut off, not buffered for
+log = logging.getLogger("tickwire.venue.ws")
+
+
+def _json_response(connection: ServerConnection, status: int, code: Reason, message: str):
+    body = orjson.dumps({"error": str(code), "message": message}).decode()
+    response = connection.respond(status, body)
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json"
+    return response
+
+
+class WsServer:
+    def __init__(self, core: VenueCore, faults: Faults, host: str, port: int, timer: Timer):
+        self.core = core
+        self.timer = timer
+        self.faults = faults
+        self.host = host
+        self.port = port
+        self.server = None
+        self.connections: dict[ServerConnection, Session] = {}
+        latency = faults.config
+        self._latency = {"ack": latency.ack_latency, "fill": latency.fill_latency,
+                         "snapshot": latency.snapshot_latency}
+
+    async def start(self) -> None:
+        limits = self.core.limits
+        self.server = await serve(
+            self._handler, self.host, self.port, compression=None,
+            max_size=limits.max_message_bytes, process_request=self._process_request,
+            ping_interval=20, ping_timeout=20, close_timeout=2,
+            logger=logging.getLogger("tickwire.venue.websockets"))
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    def drop(self, account=None) -> int:
+        """Cut connections as a network failure would: no close frame. Returns how many."""
+        dropped = 0
+        for ws, session in list(self.connections.items()):
+            if account is None or session.account is account:
+                ws.transport.abort()
+                dropped += 1
+        return dropped
+
+    def _process_request(self, connection: ServerConnection, request):
+        if request.path.split("?", 1)[0] != PATH:
+            return _json_response(connection, HTTPStatus.NOT_FOUND, Reason.UNKNOWN_TYPE,
+                                  f"the WebSocket API is served at {PATH}")
+        header = request.headers.get("Authorization")
+        if header is None:
+            return None
+        key = bearer_key(header)
+        account = self.core.authenticate(key)
+        if account is None:
+            return _json_response(connection, HTTPStatus.UNAUTHORIZED, Reason.BAD_API_KEY,
+                                  "unknown API key in the Authorization header")
+        if self.core.connection_count(account) >= self.core.limits.connections_per_key:
+            return _json_response(connection, HTTPStatus.TOO_MANY_REQUESTS,
+                                  Reason.TOO_MANY_CONNECTIONS,
+                                  f"at most {self.core.limits.connections_per_key} "
+                                  "connections per API key")
+        connection.tickwire_key = key
+        return None
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        sock = ws.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        session = Session(self.core, self._sender(ws))
+        self.connections[ws] = session
+        loop = asyncio.get_running_loop()
+        lifetime = self.faults.connection_lifetime()
+        killer = loop.call_later(lifetime, ws.transport.abort) if lifetime else None
+        try:
+            key = getattr(ws, "tickwire_key", None)
+            if key is not None and session.on_text(orjson.dumps(
+                    {"type": "auth", "api_key": key})) is not None:
+                await ws.close(1008, str(Reason.TOO_MANY_CONNECTIONS))
+                return
+            while True:
+                message = await ws.recv()
+                if isinstance(message, str):
+                    close = session.on_text(message)
+                    if close is not None:
+                        await ws.close(1008, str(close))
+                        return
+                else:
+                    session.on_binary()
+        except ConnectionClosed:
+            pass
+        finally:
+            if killer is not None:
+                killer.cancel()
+            session.close()
+            del self.connections[ws]
+
+    def _sender(self, ws: ServerConnection):
+        faults = self.faults
+        latency = self._latency
+        lanes: dict[str, DelayLane] = {}
+        one = (ws,)
+
+        def deliver(payload: bytes) -> None:
+            broadcast(one, payload, text=True)
+
+        def send(payload: bytes, kind: str) -> None:
+            if kind == "md":
+                delay = faults.md_delay_s
+                if ws.transport.get_write_buffer_size() > SLOW_CONSUMER_BYTES:
+                    log.warning("cutting off a slow consumer")
+                    ws.transport.abort()
+                    return
+            else:
+                lat = latency.get(kind)
+                delay = faults.delay(lat) if lat is not None else 0.0
+            # Market data and private messages are separate lanes: stale market data does
+            # not hold back acknowledgements.
+            name = "md" if kind == "md" else "private"
+            lane = lanes.get(name)
+            if delay <= 0.0 and (lane is None or not lane.items):
+                broadcast(one, payload, text=True)
+                return
+            if lane is None:
+                lane = lanes[name] = DelayLane(self.timer, deliver)
+            lane.push(delay, payload)
+
+        return send
