@@ -8,7 +8,8 @@ import sys
 
 # `tickwire bench TARGET`: each module has configure(parser) and run(args) -> int.
 BENCH_TARGETS = {
-    "depth": ("host.bench.depth", "real USD-M depth stream: parse + full-depth book, per message"),
+    "depth": ("host.bench.depth",
+              "real USD-M depth stream: time to decision and whole message, per message"),
     "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
     "venue": ("sim.venue.bench_cli", "the local venue's capacity: orders matched/s, messages "
                                      "published/s, WebSocket order round trip"),

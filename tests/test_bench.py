@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from host import cli
-from host.bench.stats import Summary, percentile, ratios, table
+from host.bench.stats import Summary, percentile, ratios, table, time_two_phase
 from host.feeds import binance
 
 
@@ -29,6 +29,22 @@ def test_summary_table_and_ratios():
     assert ratios(ours, Summary.of([4000, 8000])).startswith("p50 2.0x")
 
 
+def test_two_phase_timing_counts_the_whole_item_when_no_decision_stands():
+    reads = []
+    outcomes = iter([("top", True), (None, True), ("top", False)])  # decided, not, revoked
+    state = {}
+
+    def decide(item):
+        state["decided"], state["stood"] = next(outcomes)
+        return state["decided"]
+
+    decisions, wholes = time_two_phase(decide, lambda: state["stood"],
+                                       lambda: reads.append(1), range(3))
+    assert len(reads) == 2  # the top is read after finish when no decision stood
+    assert decisions[0] <= wholes[0]
+    assert decisions[1] == wholes[1] and decisions[2] == wholes[2]
+
+
 def _need_data():
     if binance.find_recording(binance.USDM_FILE) is None:
         pytest.skip(binance.missing_recording_message(binance.USDM_FILE))
@@ -38,11 +54,18 @@ def test_bench_depth_runs_on_a_slice(capsys):
     _need_data()
     assert cli.main(["bench", "depth", "--limit", "150", "--rounds", "1"]) == 0
     out = capsys.readouterr().out
-    for name in ("tickwire: msgspec", "seed design", "SortedDict", "parse alone: orjson"):
+    for name in ("tickwire fast path: to decision", "tickwire fast path: whole message",
+                 "tickwire full path: msgspec", "seed design", "SortedDict",
+                 "parse alone: orjson"):
         assert name in out
-    assert "after each of 150 messages" in out
+    assert "after each of 150 messages; the fast path decided" in out
+    assert "(0 revoked;" in out
     assert binance.USDM_FILE in out
-    assert out.count(" / tickwire: p50 ") == 4  # fastest-of-passes and pooled
+    # Both references against both of our figures, fastest-of-passes and pooled.
+    assert out.count(" / tickwire fast path: to decision: p50 ") == 4
+    assert out.count(" / tickwire fast path: whole message: p50 ") == 4
+    assert "judged on the time to decision: tickwire p50 " in out
+    assert "would have waited for the one before" in out
 
 
 def test_bench_ticker_runs_on_a_slice(capsys):

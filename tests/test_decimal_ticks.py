@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from host.model.decimal_ticks import INT64_MAX, DecimalScale
-from host.model.depth_errors import BadDecimal, OutOfRange, TooPrecise
+from host.model.depth_errors import BadDecimal, OffGrid, OutOfRange, TooPrecise
 
 
 @pytest.mark.parametrize(("text", "decimals", "value"), [
@@ -81,11 +81,25 @@ def test_cache_is_bounded():
     assert scale.misses == 100
 
 
+def test_a_price_off_the_markets_grid_is_refused():
+    scale = DecimalScale(2, step=10)  # USD-M BTCUSDT: 2 places on a 0.10 grid
+    assert scale["61800.20"] == scale["61800.2"] == scale["61800.2000"] == 6180020
+    for text in ("61800.25", "61800.21000"):  # the fast conversion, then the general one
+        with pytest.raises(OffGrid) as error:
+            scale[text]
+        assert error.value.reason == "off_grid" and "0.10" in str(error.value)
+    with pytest.raises(OffGrid):
+        scale.parse("0.01")
+    assert len(scale) == 3  # the three good spellings; nothing refused was cached
+
+
 def test_bad_configuration():
     with pytest.raises(ValueError):
         DecimalScale(19)
     with pytest.raises(ValueError):
         DecimalScale(2, max_cache=0)
+    with pytest.raises(ValueError):
+        DecimalScale(2, step=0)
 
 
 @given(st.integers(0, INT64_MAX), st.integers(0, 18), st.integers(0, 4))

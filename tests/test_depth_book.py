@@ -184,3 +184,86 @@ def test_no_crossed_book_after_a_consistent_stream(stream):
         book.apply_diff([lv(t, q) for t, q in bid_levels], [lv(t, q) for t, q in ask_levels])
         assert not book.is_crossed()
         assert book.top() == brute_top(bids, asks)
+
+
+# -- leading from the touch: the fast path's primitive ----------------------------------------
+
+
+def windows(levels, sizes):
+    """(tick, lots) levels as (price, qty) strings, cut into windows of the given sizes."""
+    texts, out = [lv(t, q) for t, q in levels], []
+    for size in sizes:
+        out.append(texts[:size])
+        texts = texts[size:]
+    return out + ([texts] if texts else [])
+
+
+def stepped_book(bids, asks) -> DepthBook:
+    book = DepthBook(P, Q, price_step=10)
+    book.apply_snapshot([lv(t, q) for t, q in bids], [lv(t, q) for t, q in asks])
+    return book
+
+
+def test_lead_asks_stops_before_the_first_level_that_cannot_move_the_best():
+    book = stepped_book([(1000, 1)], [(1100, 1), (1110, 1), (1200, 1)])
+    applied = book.lead_asks(windows([(1050, 2), (1120, 3), (1130, 1)], [2]), book.prices,
+                             book.qtys)
+    assert applied == 1 and book.best_ask() == (1050, 2) and 1120 not in book.asks
+
+
+def test_lead_through_a_deleted_front_finds_the_level_the_message_skips():
+    book = stepped_book([(1000, 1), (990, 1), (980, 1)], [(1100, 1), (1110, 1), (1200, 1)])
+    # 1100 and 1110 go; 1250 arrives, but 1200, which the message does not name, is lower.
+    levels = [(1100, 0), (1110, 0), (1250, 1), (1300, 1)]
+    assert book.lead_asks(windows(levels, [4]), book.prices, book.qtys) == 3
+    assert book.best_ask() == (1200, 1)
+    assert book.lead_bids(windows([(1000, 0), (990, 0)], [1]), book.prices, book.qtys) == 2
+    assert book.best_bid() == (980, 1)
+
+
+def test_lead_out_of_order_returns_minus_one_minus_applied():
+    book = stepped_book([(1000, 1)], [(1100, 1)])
+    assert book.lead_asks(windows([(1050, 1), (1040, 1)], []), book.prices, book.qtys) == -2
+    assert book.best_ask() == (1050, 1) and 1040 not in book.asks
+    assert book.lead_bids(windows([(1010, 1), (1020, 1)], []), book.prices, book.qtys) == -2
+
+
+def test_lead_leaves_the_best_exact_when_a_number_is_refused():
+    book = stepped_book([(1000, 1)], [(1100, 1), (1110, 1)])
+    with pytest.raises(BadDecimal):
+        book.lead_asks([[lv(1100, 0), ("1e3", "1.000")]], book.prices, book.qtys)
+    assert book.best_ask() == (1110, 1)
+
+
+def test_lead_past_the_probe_window_asks_the_heap():
+    book = stepped_book([(1000, 1), (10, 2)], [(1100, 1), (9000, 3)])
+    assert book.lead_asks(windows([(1100, 0)], []), book.prices, book.qtys) == 1
+    assert book.lead_bids(windows([(1000, 0)], []), book.prices, book.qtys) == 1
+    assert book.top() == TopOfBook(10, 2, 9000, 3)
+
+
+grid = st.integers(1, 300).map(lambda n: n * 10)
+grid_side = st.lists(st.tuples(grid, lots), max_size=30, unique_by=lambda x: x[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(snapshot=st.tuples(grid_side, grid_side), diff=st.tuples(grid_side, grid_side),
+       sizes=st.lists(st.integers(1, 5), max_size=6), settle=st.booleans())
+def test_lead_leaves_the_best_the_whole_side_leaves(snapshot, diff, sizes, settle):
+    book = stepped_book(*snapshot)
+    bids, asks = {}, {}
+    apply_to_dict(bids, [x for x in snapshot[0] if x[1]])
+    apply_to_dict(asks, [x for x in snapshot[1] if x[1]])
+    bid_levels, ask_levels = sorted(diff[0], reverse=True), sorted(diff[1])
+    if settle:
+        book.settle()
+    led_asks = book.lead_asks(windows(ask_levels, sizes), book.prices, book.qtys)
+    led_bids = book.lead_bids(windows(bid_levels, sizes), book.prices, book.qtys)
+    assert 0 <= led_asks <= len(ask_levels) and 0 <= led_bids <= len(bid_levels)
+    apply_to_dict(asks, ask_levels)
+    apply_to_dict(bids, bid_levels)
+    assert book.top() == brute_top(bids, asks)  # the whole side would leave the same best
+    # The rest of the diff, then the whole of it again: the same book as the diff alone.
+    book.apply_diff([lv(t, q) for t, q in bid_levels], [lv(t, q) for t, q in ask_levels])
+    assert book.bids == bids and book.asks == asks
+    assert book.top() == brute_top(bids, asks)

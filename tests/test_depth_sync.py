@@ -143,3 +143,21 @@ def test_buffer_is_bounded():
     for n in range(10):
         sync.on_diff(n * 10 + 1, n * 10 + 10, n * 10, [], [])
     assert sync.on_snapshot(75, SNAP_BIDS, SNAP_ASKS) == Synced(75, 100, 3, 0)
+
+
+def test_continues_and_fail_for_a_fast_path():
+    sync = futures()
+    assert not sync.continues(9, 12, 8)  # no snapshot yet
+    sync.on_snapshot(10, SNAP_BIDS, SNAP_ASKS)
+    assert not sync.continues(9, 12, 8)  # the first diff goes through on_diff
+    sync.on_diff(9, 12, 8, [], [])
+    assert sync.continues(13, 15, 12)
+    assert not sync.continues(13, 15, 11) and not sync.continues(15, 13, 12)
+    gap = sync.fail(13, 15, BadMessage("cut short"))
+    assert gap == DepthGap(GapReason.MALFORMED, 13, 15, None, "bad_message: cut short")
+    assert len(sync.book) == 0 and sync.state is SyncState.AWAITING_SNAPSHOT
+    assert sync.gaps == {GapReason.MALFORMED: 1} and sync.last_gap == gap
+    spot_sync = spot()
+    spot_sync.on_snapshot(10, SNAP_BIDS, SNAP_ASKS)
+    spot_sync.on_diff(11, 12, None, [], [])
+    assert spot_sync.continues(13, 14, None) and not spot_sync.continues(14, 15, None)

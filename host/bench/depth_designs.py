@@ -1,11 +1,15 @@
-"""The three depth-path designs the bench races, each behind the same two calls.
+"""The depth-path designs the bench races.
 
 A design is built from the raw REST snapshot (untimed) and then takes one raw depth-diff
 message at a time with `on_message(raw)`, returning the decision's input: the best bid and
 ask, each as (price, qty) in the design's own units. `top_ticks()` gives them as integer
 ticks and lots so the bench can check that all designs agree (untimed).
 
-- TickwireDepth: msgspec decoding, DepthSync and DepthBook (integer-tick dicts, tracked best).
+- TickwireFastDepth: ours, in two phases (host/model/depth_fast.py): `decide(raw)` returns the
+  exact new top from the raw bytes, `finish()` parses and applies the whole message. The
+  bench times both (time to decision, whole message); on_message runs them together.
+- TickwireDepth: the same book without the fast phase: msgspec decoding of the whole message,
+  DepthSync and DepthBook (integer-tick dicts, tracked best).
 - SeedStyleDepth: the seed article's design, written afresh: stdlib json, a dict of level
   objects keyed by float price, best found with max()/min() over the side on every message.
 - SortedDictDepth: orjson and a sortedcontainers.SortedDict per side keyed by integer ticks,
@@ -22,14 +26,44 @@ from sortedcontainers import SortedDict
 
 from host.feeds import binance
 from host.model.depth_book import DepthBook
+from host.model.depth_fast import DecisionRevoked, DepthFastPath
 from host.model.depth_sync import APPLIED, ChainRule, DepthSync
 
 PRICE_DECIMALS = 2  # USD-M BTCUSDT sends prices with 2 places ("61800.20")
+PRICE_STEP = 10  # on its tick of 0.10 (exchangeInfo's tickSize): 10 units of 0.01
 QTY_DECIMALS = 3  # and quantities with 3 ("0.014")
 
 
+class TickwireFastDepth:
+    decision_name = "tickwire fast path: to decision"
+    whole_name = "tickwire fast path: whole message"
+    name = "tickwire fast path"
+
+    def __init__(self, snapshot_raw: bytes):
+        self.book = DepthBook(PRICE_DECIMALS, QTY_DECIMALS, price_step=PRICE_STEP)
+        self.sync = DepthSync(self.book, ChainRule.FUTURES)
+        snapshot = binance.decode(binance.StreamKind.SNAPSHOT, snapshot_raw)
+        self.sync.on_snapshot(snapshot.lastUpdateId, snapshot.bids, snapshot.asks)
+        self.fast = DepthFastPath(self.sync, binance.decode_depth_diff)
+        self.decide = self.fast.decide  # raw -> the top, or None: decided after finish()
+        self.read_top = self.book.top_tuple
+        self._finish = self.fast.finish
+
+    def finish(self) -> bool:
+        """Applies the rest of the message; False when it revoked the decision."""
+        return type(self._finish()) is not DecisionRevoked
+
+    def on_message(self, raw: bytes):
+        decided = self.decide(raw)
+        stood = self.finish()
+        return decided if decided is not None and stood else self.read_top()
+
+    def top_ticks(self) -> tuple:
+        return self.book.top_tuple()
+
+
 class TickwireDepth:
-    name = "tickwire: msgspec + int-tick dict book"
+    name = "tickwire full path: msgspec + int-tick dict book"
 
     def __init__(self, snapshot_raw: bytes):
         self.book = DepthBook(PRICE_DECIMALS, QTY_DECIMALS)
@@ -111,4 +145,6 @@ class SortedDictDepth:
         return bid, bid_lots, ask, ask_lots
 
 
-DESIGNS = (TickwireDepth, SeedStyleDepth, SortedDictDepth)
+DESIGNS = (TickwireFastDepth, TickwireDepth, SeedStyleDepth, SortedDictDepth)
+ONE_CALL_DESIGNS = DESIGNS[1:]  # timed one call per message; the fast path in two phases
+REFERENCES = (SeedStyleDepth, SortedDictDepth)

@@ -89,3 +89,30 @@ def time_each(call: Callable[[object], object], items: Iterable[object]) -> list
         call(item)
         record(clock() - start)
     return samples
+
+
+def time_two_phase(decide: Callable[[object], object], finish: Callable[[], bool],
+                   read_top: Callable[[], object],
+                   items: Iterable[object]) -> tuple[list[int], list[int]]:
+    """perf_counter_ns per item around decide(item), then finish(): (time to decision, time
+    for the whole item). decide returns the decision's input or None; finish returns whether
+    that decision stood. Without a standing decision, the decision's input is read with
+    read_top() after finish, and the time to decision is the whole item's."""
+    clock = time.perf_counter_ns
+    decisions: list[int] = []
+    wholes: list[int] = []
+    to_decision, whole = decisions.append, wholes.append
+    for item in items:
+        start = clock()
+        decided = decide(item)
+        middle = clock()
+        stood = finish()
+        if decided is None or not stood:
+            read_top()
+            end = clock()
+            to_decision(end - start)
+        else:
+            end = clock()
+            to_decision(middle - start)
+        whole(end - start)
+    return decisions, wholes

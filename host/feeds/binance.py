@@ -99,6 +99,15 @@ decode_depth = _DECODERS[StreamKind.DEPTH].decode  # raw bytes -> DepthEnvelope
 decode_book_ticker = _DECODERS[StreamKind.BOOK_TICKER].decode
 
 
+def decode_depth_diff(raw: bytes, _decode=decode_depth) -> DepthDiff:
+    """One raw depth message to its DepthDiff, envelope removed; FeedError when it is not
+    one (the decoder host.model.depth_fast.DepthFastPath takes)."""
+    try:
+        return _decode(raw).data
+    except msgspec.MsgspecError as exc:
+        raise FeedError(f"bad depth message: {exc}") from None
+
+
 def classify(raw: bytes) -> StreamKind:
     """The kind of one raw message, from its stream name (the envelope's first field)."""
     head = raw[:48]

@@ -14,7 +14,7 @@ no per-entry bookkeeping; the strings near the touch come back within a few mess
 
 from __future__ import annotations
 
-from host.model.depth_errors import BadDecimal, OutOfRange, TooPrecise
+from host.model.depth_errors import BadDecimal, OffGrid, OutOfRange, TooPrecise
 
 INT64_MAX = (1 << 63) - 1
 DEFAULT_CACHE_ENTRIES = 1 << 16
@@ -22,17 +22,25 @@ _MAX_CHARS = 40  # far beyond any int64 at any scale; bounds the work a hostile 
 
 
 class DecimalScale(dict):
-    """Decimal string -> integer in units of 10**-decimals: `scale["0.014"] == 14` at 3."""
+    """Decimal string -> integer in units of 10**-decimals: `scale["0.014"] == 14` at 3.
 
-    __slots__ = ("decimals", "max_cache", "misses")
+    `step` is the market's tick in those units: every value must be a multiple of it
+    (USD-M BTCUSDT quotes prices with 2 places on a 0.10 grid: decimals 2, step 10), else
+    OffGrid. Checked on a cache miss only, so it costs nothing per message, and it lets the
+    book search for a next price by steps (host/model/depth_book.py)."""
 
-    def __init__(self, decimals: int, *, max_cache: int = DEFAULT_CACHE_ENTRIES):
+    __slots__ = ("decimals", "step", "max_cache", "misses")
+
+    def __init__(self, decimals: int, *, step: int = 1, max_cache: int = DEFAULT_CACHE_ENTRIES):
         super().__init__()
         if not 0 <= decimals <= 18:
             raise ValueError(f"decimals must be 0..18, got {decimals}")
+        if step < 1:
+            raise ValueError("step must be positive")
         if max_cache < 1:
             raise ValueError("max_cache must be positive")
         self.decimals = decimals
+        self.step = step
         self.max_cache = max_cache
         self.misses = 0
 
@@ -42,7 +50,7 @@ class DecimalScale(dict):
         if type(text) is str and text.isascii() and len(text) < 20:
             whole, dot, frac = text.partition(".")
             if dot and len(frac) == self.decimals and whole.isdigit() and frac.isdigit():
-                value = int(whole + frac)
+                value = self.on_grid(int(whole + frac), text)
             else:
                 value = self.parse(text)
         else:
@@ -75,6 +83,13 @@ class DecimalScale(dict):
         value = int(whole + frac)
         if value > INT64_MAX:
             raise OutOfRange(f"{text!r} does not fit int64 at {places} decimal places")
+        return self.on_grid(value, text)
+
+    def on_grid(self, value: int, text: object) -> int:
+        """`value`, or OffGrid when it is not a multiple of the step."""
+        if value % self.step:
+            raise OffGrid(f"{text!r} is not a multiple of the tick "
+                          f"{self.format(self.step)}")
         return value
 
     def format(self, value: int) -> str:
@@ -83,3 +98,4 @@ class DecimalScale(dict):
             return str(value)
         whole, frac = divmod(value, 10 ** self.decimals)
         return f"{whole}.{frac:0{self.decimals}d}"
+

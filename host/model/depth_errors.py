@@ -26,6 +26,12 @@ class TooPrecise(DepthError):
     reason = "too_precise"
 
 
+class OffGrid(DepthError):
+    """A price between two ticks of the market's grid (e.g. "61800.25" where the tick is 0.10)."""
+
+    reason = "off_grid"
+
+
 class OutOfRange(DepthError):
     """The value does not fit an int64 tick or lot count."""
 
@@ -45,5 +51,5 @@ class BadMessage(DepthError):
 
 
 ALL_DEPTH_ERRORS: tuple[type[DepthError], ...] = (
-    BadDecimal, TooPrecise, OutOfRange, BadLevels, BadMessage,
+    BadDecimal, TooPrecise, OffGrid, OutOfRange, BadLevels, BadMessage,
 )

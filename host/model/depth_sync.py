@@ -130,6 +130,22 @@ class DepthSync:
             return BUFFERED
         return self._first_diff(first_id, last_id, prev_id, bids, asks, replayed=0, dropped=0)
 
+    def continues(self, first_id: int, last_id: int, prev_id: int | None) -> bool:
+        """True when the book is live and a diff with these ids would continue the chain,
+        so on_diff would apply it (a fast path asks before it touches the book)."""
+        if self.state is not SyncState.LIVE or last_id < first_id:
+            return False
+        if self._by_prev:
+            return prev_id == self.last_update_id
+        return first_id == self.last_update_id + 1
+
+    def fail(self, first_id: int, last_id: int, error: DepthError) -> DepthGap:
+        """Declares the diff with these ids malformed after part of it reached the book (a
+        fast path found the rest unreadable): the book is cleared and a MALFORMED gap
+        returned and counted, exactly as when apply_diff raises part-way."""
+        return self._lose_sync(DepthGap(GapReason.MALFORMED, first_id, last_id, None,
+                                        f"{error.reason}: {error}"), None)
+
     def on_snapshot(self, last_update_id: int, bids, asks):
         """A REST depth snapshot. Returns Synced, AWAITING_FIRST_DIFF, or a DepthGap."""
         if type(last_update_id) is not int:
