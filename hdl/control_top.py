@@ -1,0 +1,117 @@
+"""The control-link top: the UART, the request engine, the register bank and what the bank
+drives, as one design for the link bench and the host-in-the-loop integration test."""
+
+from amaranth import Cat, Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hdl.book_top import BookTop
+from hdl.build_id import source_build_id
+from hdl.control_engine import ControlEngine
+from hdl.frame_codec.frame_receiver import FrameReceiver
+from hdl.frame_codec.frame_sender import FrameSender
+from hdl.host_order_source import HostOrderSource
+from hdl.layouts import OrderIntent
+from hdl.register_bank import RegisterBank
+from hdl.tob_placeholder import TobPlaceholder
+from hdl.uart_rx import UartRx
+from hdl.uart_tx import UartTx
+from host.fpga.registers import MAGIC, REGISTERS, VERSION_WORD
+
+# Counters of pipeline stages this top does not contain; the full design's top drives them.
+PIPELINE_COUNTER_GROUPS = ("filter", "parser", "book", "trigger")
+
+
+class ControlTop(wiring.Component):
+    """UART pins in and out, a kill input pin, the book and order streams of the pipeline.
+
+    - `rx`/`tx`: the control link (8N1, `divisor` clock cycles per bit).
+    - `book`: top-of-book updates (the kill switch's collar, and the `tob_*` registers
+      through a placeholder store until the book stage provides its read port).
+    - `pipeline`: order intents from the trigger stage; `orders`: what leaves the egress
+      gate, pipeline and host orders together.
+    - `build_id`: the value of `id_build` (default: a hash of the gateware sources).
+    """
+
+    rx: In(1, init=1)
+    tx: Out(1, init=1)
+    kill_pin: In(1)
+    book: In(stream.Signature(BookTop))
+    pipeline: In(stream.Signature(OrderIntent))
+    orders: Out(stream.Signature(OrderIntent))
+    armed: Out(1)
+
+    def __init__(self, divisor: int, build_id: int | None = None):
+        self.divisor = divisor
+        self.build_id = source_build_id() if build_id is None else build_id
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.uart_rx = uart_rx = UartRx(self.divisor)
+        m.submodules.receiver = receiver = FrameReceiver()
+        m.submodules.engine = engine = ControlEngine()
+        m.submodules.sender = sender = FrameSender()
+        m.submodules.uart_tx = uart_tx = UartTx(self.divisor)
+        m.submodules.bank = bank = RegisterBank(REGISTERS)
+
+        m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx),
+                     receiver.poison.eq(uart_rx.framing_error)]
+        wiring.connect(m, uart_rx.o, receiver.i)
+        wiring.connect(m, receiver.o, engine.i)
+        wiring.connect(m, engine.o, sender.i)
+        wiring.connect(m, sender.o, uart_tx.i)
+        wiring.connect(m, engine.bus, bank.bus)
+
+        uart_errors = Signal(32)
+        with m.If(uart_rx.framing_error):
+            m.d.sync += uart_errors.eq(uart_errors + 1)
+        m.d.comb += [
+            bank.id_magic.eq(MAGIC),
+            bank.id_version.eq(VERSION_WORD),
+            bank.id_map_hash.eq(REGISTERS.digest),
+            bank.id_build.eq(self.build_id),
+            bank.link_requests.eq(engine.requests),
+            bank.link_errors.eq(engine.errors),
+            bank.link_dropped.eq(engine.dropped),
+            bank.link_uart_errors.eq(uart_errors),
+            bank.link_replays.eq(engine.replays),
+        ]
+        self._top_of_book(m, bank)
+        self._gate(m, bank)
+        return m
+
+    def _top_of_book(self, m, bank):
+        m.submodules.tob = tob = TobPlaceholder()
+        m.d.comb += [
+            self.book.ready.eq(1),
+            tob.book.valid.eq(self.book.valid),
+            tob.book.payload.eq(self.book.payload),
+            tob.index.eq(bank.tob_index),
+            bank.tob_valid.eq(Cat(tob.top.bid_valid, tob.top.ask_valid)),
+            bank.tob_bid_price.eq(tob.top.bid_price),
+            bank.tob_bid_qty.eq(tob.top.bid_qty),
+            bank.tob_ask_price.eq(tob.top.ask_price),
+            bank.tob_ask_qty.eq(tob.top.ask_qty),
+        ]
+
+    def _gate(self, m, bank):
+        m.submodules.host_order = host = HostOrderSource()
+        m.d.comb += [
+            host.market.eq(bank.order_market),
+            host.side.eq(bank.order_side),
+            host.price.eq(bank.order_price),
+            host.qty.eq(bank.order_qty),
+            host.client_id.eq(bank.order_client_id),
+            host.send.eq(bank.order_send),
+            bank.order_sent.eq(host.sent),
+            bank.order_overruns.eq(host.overruns),
+        ]
+        # Until the kill switch is merged: pipeline and host orders go straight out.
+        m.d.comb += [host.o.ready.eq(self.orders.ready & ~self.pipeline.valid)]
+        with m.If(self.pipeline.valid):
+            m.d.comb += [self.orders.valid.eq(1), self.orders.payload.eq(self.pipeline.payload),
+                         self.pipeline.ready.eq(self.orders.ready)]
+        with m.Else():
+            m.d.comb += [self.orders.valid.eq(host.o.valid),
+                         self.orders.payload.eq(host.o.payload)]

@@ -1,0 +1,177 @@
+"""The control-link register map: the one declaration of every register.
+
+The gateware bank (hdl/register_bank.py) gets one port per value from it, the host driver
+looks registers up in it by name, and `tickwire docs` writes docs/register-map.md from it.
+To add a register, append a value to the end of its group; to add a group, give it a base
+that leaves room. Addresses are word addresses (one per 32-bit register).
+"""
+
+from __future__ import annotations
+
+from host.fpga.protocol import PROTOCOL_VERSION
+from host.fpga.regmap import BitField, Group, RegisterMap, counters, ro, rw, w1c, w1p
+
+MAGIC = 0x4C43_5754  # "TWCL" read as little-endian bytes: a tickwire control link
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+VERSION_WORD = VERSION_MINOR | VERSION_MAJOR << 8 | PROTOCOL_VERSION << 16
+
+# Trip reasons: bit positions of `ks_reasons`. The kill switch (hdl/kill_switch.py and its
+# model in host/model/kill_switch.py) sets them.
+TRIP_REASONS: tuple[tuple[str, str], ...] = (
+    ("manual", "A host write of `ks_kill`."),
+    ("pin", "The board's kill input pin."),
+    ("heartbeat", "No `ks_heartbeat` write within `ks_heartbeat_timeout` cycles."),
+    ("rate", "More orders than `ks_rate_tokens` in `ks_rate_window` cycles."),
+    ("qty", "An order's quantity over `ks_max_qty`."),
+    ("notional", "An order's price times quantity over `ks_max_notional`."),
+    ("collar", "An order's price outside the collar around the top of book."),
+    ("rejects", "`ks_max_rejects` consecutive rejects reported by the host."),
+    ("position", "A market's net position over `ks_max_position`."),
+)
+REASON_FIELDS = tuple(BitField(name, bit, 1, doc)
+                      for bit, (name, doc) in enumerate(TRIP_REASONS))
+ALL_REASONS = (1 << len(TRIP_REASONS)) - 1
+
+ID = Group("id", 0x000, "Identity: what design and map the board carries, and a scratch "
+           "register for link tests.", (
+    ro("id_magic", 32, f"Always {MAGIC:#010x} (`TWCL` as bytes): a tickwire control link."),
+    ro("id_version", 32, "Versions of the link protocol and of the register map.", fields=(
+        BitField("minor", 0, 8, "Map minor version: registers added."),
+        BitField("major", 8, 8, "Map major version: registers moved or changed."),
+        BitField("protocol", 16, 8, "Request/response protocol version."))),
+    ro("id_map_hash", 32, "Hash of this register map (addresses, names, access, widths): the "
+       "host refuses a board whose map differs from its own."),
+    ro("id_build", 32, "Build id the design was constructed with (by default a hash of the "
+       "gateware sources)."),
+    rw("scratch", 32, "Free for link tests: reads back what was written."),
+))
+
+LINK = Group("link", 0x010, "Control-link statistics.", counters("link", (
+    ("requests", "Requests executed (a replay of a duplicate sequence number included)."),
+    ("errors", "Error responses sent (bad frame, CRC, length, op, address, read-only)."),
+    ("dropped", "Frames dropped because they arrived while a response was still going out."),
+    ("uart_errors", "UART bytes with a bad stop bit (the frame they were in is refused)."),
+    ("replays", "Duplicate sequence numbers answered from the saved response."),
+)))
+
+KS_CONFIG = Group("ks_config", 0x020, "Kill-switch limits. A limit of 0 disables its check.", (
+    rw("ks_heartbeat_timeout", 32, "Cycles allowed between two heartbeat writes.",
+       unit="cycles"),
+    rw("ks_rate_tokens", 16, "Orders allowed per rate window (token bucket size)."),
+    rw("ks_rate_window", 32, "Cycles per rate window; the bucket refills once per window.",
+       unit="cycles"),
+    rw("ks_max_qty", 32, "Largest quantity of one order.", unit="lots"),
+    rw("ks_max_notional", 64, "Largest price times quantity of one order.",
+       unit="ticks x lots"),
+    rw("ks_collar_bp", 16, "Collar half-width around the top of book.", unit="bp"),
+    rw("ks_max_rejects", 16, "Consecutive rejects that trip the switch."),
+    rw("ks_max_position", 32, "Largest absolute net position in any market.", unit="lots"),
+))
+
+KS_CONTROL = Group("ks_control", 0x030, "Kill-switch commands and host events.", (
+    w1p("ks_heartbeat", 0, "The host is alive: restarts the heartbeat watchdog."),
+    w1p("ks_kill", 0, "Trip the switch now (reason `manual`)."),
+    w1p("ks_arm", 32, "Arm sequence: write a nonce, then its bitwise complement, with every "
+        "trip reason cleared first. Anything else counts an arm failure."),
+    rw("ks_event_qty", 32, "Quantity of the next `ks_event` (a fill's size).", unit="lots"),
+    w1p("ks_event", 32, "Report an order event from the venue.", fields=(
+        BitField("kind", 0, 2, "1 ack, 2 reject, 3 fill."),
+        BitField("side", 2, 1, "Fill side: 0 buy, 1 sell."),
+        BitField("market", 8, 8, "Market index."))),
+))
+
+KS_STATUS = Group("ks_status", 0x040, "Kill-switch state and gate counters.", (
+    ro("ks_state", 32, "Switch state.", fields=(
+        BitField("armed", 0, 1, "1 while orders may pass."),
+        BitField("kill_pin", 1, 1, "The kill input pin as sampled."))),
+    w1c("ks_reasons", 32, "Trip reasons latched since the last clear; write ones to clear.",
+        fields=REASON_FIELDS),
+    ro("ks_trip_time", 64, "Cycle of the first trip since the last arm.", unit="cycles"),
+    ro("ks_cycle", 64, "Free-running cycle counter (the switch's timestamp).", unit="cycles"),
+    *counters("ks", (
+        ("passed", "Orders that passed the gate."),
+        ("dropped_pipeline", "Pipeline orders dropped while tripped."),
+        ("dropped_host", "Host orders dropped while tripped."),
+        ("arm_failures", "Arm attempts refused (wrong complement or reasons present)."),
+    )),
+))
+
+HOST_ORDER = Group("host_order", 0x060, "An order the host sends out through the FPGA: write "
+                   "the fields, then `order_send`. It goes through the egress gate.", (
+    rw("order_market", 16, "Market id."),
+    rw("order_side", 8, "1 buy, 2 sell (OrderSide)."),
+    rw("order_price", 64, "Limit price.", signed=True, unit="ticks"),
+    rw("order_qty", 64, "Quantity.", signed=True, unit="lots"),
+    rw("order_client_id", 64, "Client order id."),
+    w1p("order_send", 0, "Send the order held in the fields above."),
+    ro("order_sent", 32, "Host orders handed to the gate."),
+    ro("order_overruns", 32, "`order_send` writes refused because the previous order had "
+       "not left yet."),
+))
+
+TOB = Group("tob", 0x080, "Top of book of one market: write `tob_index`, then read.", (
+    rw("tob_index", 8, "Market to read."),
+    ro("tob_valid", 32, "Which sides are present.", fields=(
+        BitField("bid", 0, 1, "Bid side present."), BitField("ask", 1, 1, "Ask side present."))),
+    ro("tob_bid_price", 32, "Best bid price.", signed=True, unit="ticks"),
+    ro("tob_bid_qty", 32, "Best bid quantity.", unit="lots"),
+    ro("tob_ask_price", 32, "Best ask price.", signed=True, unit="ticks"),
+    ro("tob_ask_qty", 32, "Best ask quantity.", unit="lots"),
+))
+
+FILTER_COUNTERS = Group("filter", 0x100, "Header filter counters (frames in, and why "
+                        "frames were dropped).", tuple(counters("filter", (
+    ("frames", "Frames in."), ("accepted", "Frames passed to the parser."),
+    ("runt", "Frames too short."), ("not_ipv4", "Not IPv4 (or a bad version/IHL)."),
+    ("bad_checksum", "IPv4 header checksum wrong."),
+    ("bad_length", "IPv4 or UDP length disagrees with the frame."),
+    ("fragmented", "IPv4 fragments."), ("not_udp", "Not UDP."),
+    ("not_for_us", "Destination address or port not ours."),
+))))
+
+PARSER_COUNTERS = Group("parser", 0x120, "Feed parser counters.", tuple(counters("parser", (
+    ("packets", "Feed packets in."), ("messages", "Messages decoded."),
+    ("ticks", "Book-changing messages passed on."),
+    ("truncated", "Packets or messages cut short."),
+    ("unknown_template", "Messages of an unknown template."),
+    ("bad_length", "Messages whose length disagrees with their template."),
+    ("bad_value", "Messages with a field out of range."),
+    ("schema", "Packets of another schema version."),
+    ("stale_packets", "Packets at or behind the expected sequence."),
+    ("packet_gaps", "Packets ahead of the expected sequence."),
+))))
+
+BOOK_COUNTERS = Group("book", 0x140, "Top-of-book stage counters.", tuple(counters("book", (
+    ("market_gaps", "Per-market sequence gaps."), ("stale_drops", "Stale messages dropped."),
+    ("beyond_depth", "Updates beyond the depth kept."),
+    ("depth_exhausted", "Books emptied by deletes."),
+))))
+
+TRIGGER_COUNTERS = Group("trigger", 0x150, "Trigger stage counters.", tuple(counters(
+    "trigger", (("intents", "Order intents emitted."),))))
+
+TRIGGER_RULES = Group("trigger_rules", 0x160, "Trigger rule programming: write the staging "
+                      "fields, then `rule_commit` copies them into rule `rule_index`.", (
+    rw("rule_index", 16, "Rule slot to program."),
+    rw("rule_kind", 8, "Rule kind (0 disables the slot)."),
+    rw("rule_other_market", 8, "Second market of a spread rule."),
+    rw("rule_threshold_bp", 16, "Move that fires the rule.", signed=True, unit="bp"),
+    rw("rule_limit_buy_below", 32, "Buy when the ask is below this.", signed=True,
+       unit="ticks"),
+    rw("rule_limit_sell_above", 32, "Sell when the bid is above this.", signed=True,
+       unit="ticks"),
+    rw("rule_qty", 32, "Quantity of the order the rule sends.", unit="lots"),
+    rw("rule_enable", 1, "1 enables the rule."),
+    w1p("rule_commit", 0, "Copy the staging fields into the rule table."),
+))
+
+FILTER_CONFIG = Group("filter_config", 0x180, "Which datagrams the header filter accepts.", (
+    rw("filter_dst_ip", 32, "Destination IPv4 address (as the 32-bit big-endian number)."),
+    rw("filter_dst_port", 16, "Destination UDP port."),
+))
+
+REGISTERS = RegisterMap((ID, LINK, KS_CONFIG, KS_CONTROL, KS_STATUS, HOST_ORDER, TOB,
+                         FILTER_COUNTERS, PARSER_COUNTERS, BOOK_COUNTERS, TRIGGER_COUNTERS,
+                         TRIGGER_RULES, FILTER_CONFIG))
+MAP_HASH = REGISTERS.digest
