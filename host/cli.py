@@ -7,17 +7,20 @@ import sys
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from host.wire import docgen
+    from host.fpga import docgen as register_docgen
+    from host.wire import docgen as wire_docgen
 
-    if args.check:
-        if docgen.is_fresh():
+    stale = 0
+    for docgen in (wire_docgen, register_docgen):
+        if not args.check:
+            docgen.write()
+            print(f"wrote {docgen.DOC_PATH}")
+        elif docgen.is_fresh():
             print(f"{docgen.DOC_PATH} is up to date")
-            return 0
-        print(f"{docgen.DOC_PATH} is stale: run `tickwire docs`", file=sys.stderr)
-        return 1
-    docgen.write()
-    print(f"wrote {docgen.DOC_PATH}")
-    return 0
+        else:
+            print(f"{docgen.DOC_PATH} is stale: run `tickwire docs`", file=sys.stderr)
+            stale += 1
+    return 1 if stale else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -29,7 +32,7 @@ def _demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tickwire", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    docs = sub.add_parser("docs", help="write docs/wire-format.md from the wire declaration")
+    docs = sub.add_parser("docs", help="write docs/wire-format.md and docs/register-map.md from their declarations")
     docs.add_argument("--check", action="store_true", help="fail if the file is stale")
     docs.set_defaults(func=_docs)
     demo = sub.add_parser("demo", help="replay the built-in sample feed and summarise it")

@@ -48,7 +48,7 @@ ID = Group("id", 0x000, "Identity: what design and map the board carries, and a 
 ))
 
 LINK = Group("link", 0x010, "Control-link statistics.", counters("link", (
-    ("requests", "Requests executed (a replay of a duplicate sequence number included)."),
+    ("requests", "Requests executed (replays of a duplicate sequence number not included)."),
     ("errors", "Error responses sent (bad frame, CRC, length, op, address, read-only)."),
     ("dropped", "Frames dropped because they arrived while a response was still going out."),
     ("uart_errors", "UART bytes with a bad stop bit (the frame they were in is refused)."),

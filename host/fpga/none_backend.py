@@ -1,0 +1,1 @@
+"""The `none` backend: no board. Placeholder until the kill-switch model is merged."""
