@@ -138,10 +138,9 @@ class ControlEngine(wiring.Component):
                     m.next = "CHECK_ADDR_LO"
 
             # The response buffer may be rewritten only once the last response has gone.
-            with m.State("RESPOND"):
-                with m.If(~tx_busy):
-                    m.d.comb += [resp_wr.en.eq(1), resp_wr.addr.eq(0), resp_wr.data.eq(seq)]
-                    m.next = "STATUS"
+            with m.State("RESPOND"), m.If(~tx_busy):
+                m.d.comb += [resp_wr.en.eq(1), resp_wr.addr.eq(0), resp_wr.data.eq(seq)]
+                m.next = "STATUS"
             with m.State("STATUS"):
                 m.d.comb += [resp_wr.en.eq(1), resp_wr.addr.eq(1), resp_wr.data.eq(Status.OK)]
                 m.d.sync += resp_ptr.eq(2)
@@ -196,16 +195,14 @@ class ControlEngine(wiring.Component):
                 with m.If(op != Op.SYNC):
                     m.d.sync += [saved_seq.eq(seq), saved_valid.eq(1)]
                 m.next = "RECV"
-            with m.State("REPLAY"):
-                with m.If(~tx_busy):
-                    m.d.sync += [*start_tx(0, resp_len), self.replays.eq(self.replays + 1)]
-                    m.next = "RECV"
-            with m.State("ERROR"):
-                with m.If(~tx_busy):
-                    m.d.sync += [*start_tx(1, ERROR_RESPONSE_BYTES),
-                                 tx_err.eq(Cat(seq, err_status, err_detail)),
-                                 self.errors.eq(self.errors + 1)]
-                    m.next = "RECV"
+            with m.State("REPLAY"), m.If(~tx_busy):
+                m.d.sync += [*start_tx(0, resp_len), self.replays.eq(self.replays + 1)]
+                m.next = "RECV"
+            with m.State("ERROR"), m.If(~tx_busy):
+                m.d.sync += [*start_tx(1, ERROR_RESPONSE_BYTES),
+                             tx_err.eq(Cat(seq, err_status, err_detail)),
+                             self.errors.eq(self.errors + 1)]
+                m.next = "RECV"
 
         # Beats that arrive while the engine is busy, and the rest of their frame, are dropped.
         with m.If(self.i.valid & ~(receiving & ~tainted)):

@@ -6,9 +6,9 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.register_bus import RegisterBus
+from host.fpga.registers import REGISTERS
 from host.fpga.regmap import WORD_BITS, Access, RegisterMap
 from host.fpga.regmap import Value as Declared
-from host.fpga.registers import REGISTERS
 
 
 def value_shape(v: Declared):
@@ -88,17 +88,15 @@ class RegisterBank(wiring.Component):
             if v.access is Access.W1C:
                 m.d.sync += getattr(self, f"{v.name}_clear").eq(0)
 
-        with m.If(bus.read):
-            with m.Switch(bus.addr):
-                for w in self.regmap.words:
+        with m.If(bus.read), m.Switch(bus.addr):
+            for w in self.regmap.words:
+                with m.Case(w.address):
+                    m.d.sync += self._read(w, shadows)
+        with m.If(bus.write), m.Switch(bus.addr):
+            for w in self.regmap.words:
+                if w.value.access is not Access.RO:
                     with m.Case(w.address):
-                        m.d.sync += self._read(w, shadows)
-        with m.If(bus.write):
-            with m.Switch(bus.addr):
-                for w in self.regmap.words:
-                    if w.value.access is not Access.RO:
-                        with m.Case(w.address):
-                            m.d.sync += self._write(w, staged)
+                        m.d.sync += self._write(w, staged)
         return m
 
     def _raw(self, v: Declared) -> Value:

@@ -5,7 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hdl.book_top import MARKETS, PRICE_BITS, QTY_BITS, BookTop
+from hdl.book_top import MARKETS, BookTop
 
 
 class TobPlaceholder(wiring.Component):

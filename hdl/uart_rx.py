@@ -39,10 +39,9 @@ class UartRx(wiring.Component):
 
         m.d.sync += [self.o.valid.eq(0), self.framing_error.eq(0)]
         with m.FSM():
-            with m.State("IDLE"):
-                with m.If(~line):
-                    m.d.sync += timer.eq(self.divisor // 2 - 1)
-                    m.next = "START"
+            with m.State("IDLE"), m.If(~line):
+                m.d.sync += timer.eq(self.divisor // 2 - 1)
+                m.next = "START"
             with m.State("START"):
                 with m.If(timer != 0):
                     m.d.sync += timer.eq(timer - 1)
@@ -68,7 +67,6 @@ class UartRx(wiring.Component):
                 with m.Else():
                     m.d.sync += self.framing_error.eq(1)
                     m.next = "BREAK"
-            with m.State("BREAK"):
-                with m.If(line):
-                    m.next = "IDLE"
+            with m.State("BREAK"), m.If(line):
+                m.next = "IDLE"
         return m

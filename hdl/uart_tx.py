@@ -32,16 +32,16 @@ class UartTx(wiring.Component):
         busy = Signal()
 
         m.d.comb += self.i.ready.eq(~busy)
-        with m.If(~busy):
-            with m.If(self.i.valid):
-                m.d.sync += [busy.eq(1), self.tx.eq(0), bits.eq(Cat(self.i.payload, 1)),
-                             left.eq(9), timer.eq(self.divisor - 1)]
-        with m.Elif(timer != 0):
-            m.d.sync += timer.eq(timer - 1)
-        with m.Elif(left != 0):
-            m.d.sync += [self.tx.eq(bits[0]), bits.eq(bits >> 1), left.eq(left - 1),
-                         timer.eq(self.divisor - 1)]
-        with m.Else():
-            # The stop bit has lasted its whole period: the line is idle (high) now.
-            m.d.sync += busy.eq(0)
+        with m.If(busy):
+            with m.If(timer != 0):
+                m.d.sync += timer.eq(timer - 1)
+            with m.Elif(left != 0):
+                m.d.sync += [self.tx.eq(bits[0]), bits.eq(bits >> 1), left.eq(left - 1),
+                             timer.eq(self.divisor - 1)]
+            with m.Else():
+                # The stop bit has lasted its whole period: the line is idle (high) now.
+                m.d.sync += busy.eq(0)
+        with m.Elif(self.i.valid):
+            m.d.sync += [busy.eq(1), self.tx.eq(0), bits.eq(Cat(self.i.payload, 1)),
+                         left.eq(9), timer.eq(self.divisor - 1)]
         return m

@@ -29,15 +29,27 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(args.packets)
 
 
+def _fpga(args: argparse.Namespace) -> int:
+    from host.fpga import cli
+
+    return cli.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from host.fpga import cli as fpga_cli
+
     parser = argparse.ArgumentParser(prog="tickwire", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    docs = sub.add_parser("docs", help="write docs/wire-format.md and docs/register-map.md from their declarations")
+    docs = sub.add_parser("docs", help="write docs/wire-format.md and docs/register-map.md "
+                                       "from their declarations")
     docs.add_argument("--check", action="store_true", help="fail if the file is stale")
     docs.set_defaults(func=_docs)
     demo = sub.add_parser("demo", help="replay the built-in sample feed and summarise it")
     demo.add_argument("--packets", type=int, default=2000)
     demo.set_defaults(func=_demo)
+    fpga = sub.add_parser("fpga", help="read the board's kill switch and registers, arm, kill")
+    fpga_cli.add_arguments(fpga)
+    fpga.set_defaults(func=_fpga)
     return parser
 
 

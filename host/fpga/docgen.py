@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from host.fpga import protocol
-from host.fpga.regmap import ACCESS_DOC, Access, RegisterMap, Value, Word
 from host.fpga.registers import MAGIC, REGISTERS, VERSION_MAJOR, VERSION_MINOR
+from host.fpga.regmap import ACCESS_DOC, Access, RegisterMap, Value, Word
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "register-map.md"
 

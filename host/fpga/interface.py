@@ -14,6 +14,7 @@ one. Calls are serialised by a lock, so the heartbeat thread and the daemon can 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -23,8 +24,8 @@ from typing import Protocol
 
 from host.fpga import protocol as p
 from host.fpga.errors import ArmRefused, UnknownRegister
-from host.fpga.regmap import WORD_BITS
 from host.fpga.registers import ALL_REASONS, REGISTERS, TRIP_REASONS
+from host.fpga.regmap import WORD_BITS
 
 WORD_MASK = (1 << WORD_BITS) - 1
 
@@ -191,7 +192,13 @@ class FpgaInterface:
     def arm(self, nonce: int | None = None) -> KillSwitchStatus:
         """Clear every reason, then write a nonce and its complement. Raises ArmRefused if a
         reason is still present after the clear (a held kill pin, say) or the switch did not
-        arm."""
+        arm.
+
+        If an earlier host left a lone nonce written (it died between the two writes), the
+        switch takes our nonce as the wrong complement and our complement as a new nonce; with
+        no reason present that is the only way the pair can fail, and one more write of our
+        nonce, the complement of what is now pending, completes the sequence.
+        """
         with self._lock:
             self.clear()
             reasons = self.read("ks_reasons")
@@ -199,7 +206,18 @@ class FpgaInterface:
                 raise ArmRefused(f"trip reasons still present: {sorted(reason_names(reasons))}",
                                  why="reasons_present", reasons=reasons)
             nonce = secrets.randbits(32) if nonce is None else nonce
-            return self.arm_steps(nonce, ~nonce & WORD_MASK)
+            try:
+                return self.arm_steps(nonce, ~nonce & WORD_MASK)
+            except ArmRefused as refused:
+                if refused.reasons:
+                    raise
+            self.write("ks_arm", nonce)
+            status = self.status()
+            if not status.armed:
+                raise ArmRefused("the arm sequence did not arm the switch", why="not_armed",
+                                 reasons=status.reason_bits)
+            self._last_trip = None
+            return status
 
     def arm_steps(self, first: int, second: int) -> KillSwitchStatus:
         """The raw two-step arm writes; ArmRefused unless the switch ends up armed."""
@@ -275,10 +293,8 @@ class FpgaInterface:
             event = await asyncio.to_thread(beat)
             if event is not None:
                 self.trips.put_nowait(event)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
-            except TimeoutError:
-                pass
 
 
 def _resolve(name: str):

@@ -42,14 +42,16 @@ class SerialBackend:
     has_fpga = True
 
     def __init__(self, port: str, *, baudrate: int = 115200, timeout: float = 0.25,
-                 retries: int = 3, check_identity: bool = True):
+                 retries: int = 3, check_identity: bool = True, connection=None):
+        """`connection`, if given, is an already open pyserial-like object used instead of
+        opening `port` (tests pass one that injects faults)."""
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be positive and retries not negative")
         self.port_name = port
         self.timeout = timeout
         self.retries = retries
-        self._port = serial.serial_for_url(port, baudrate=baudrate, timeout=timeout,
-                                           write_timeout=timeout)
+        self._port = connection if connection is not None else serial.serial_for_url(
+            port, baudrate=baudrate, timeout=timeout, write_timeout=timeout)
         self._deframer = p.Deframer()
         self._seq = random.randrange(256)  # any start works: reset() SYNCs the board first
         self.stats = {"requests": 0, "retries": 0, "corrupt_frames": 0, "stale_frames": 0}

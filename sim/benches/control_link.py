@@ -15,8 +15,8 @@ from cocotb.triggers import ClockCycles, Event, Timer, with_timeout
 
 from host.fpga import protocol as p
 from host.fpga.board_model import BoardModel, response_matches
-from host.fpga.regmap import Access
 from host.fpga.registers import REGISTERS
+from host.fpga.regmap import Access
 from sim.benches.uart import UartPinDriver, UartPinMonitor
 from sim.control_design import BIT_NS, BUILD_ID, CLOCK_NS
 
