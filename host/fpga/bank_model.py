@@ -2,7 +2,8 @@
 register file of the `none` backend.
 
 RW values live here. RO and W1C values are read from `sources` (callables by value name);
-W1P and W1C writes are handed to `on_pulse(name, value)` and `on_clear(name, mask)`. Two-word
+W1P and W1C writes are handed to `on_pulse(name, value)` and `on_clear(name, mask)`, and a
+committed RW write to `on_write(name, value)`. Two-word
 values follow the map's atomicity rule: a `_lo` read latches the high half for the `_hi` read,
 a `_lo` write is staged until the `_hi` write commits both.
 """
@@ -24,11 +25,13 @@ class BankModel:
     def __init__(self, regmap: RegisterMap, *,
                  sources: Mapping[str, Callable[[], int | None]] | None = None,
                  on_pulse: Callable[[str, int], None] = _nothing,
-                 on_clear: Callable[[str, int], None] = _nothing):
+                 on_clear: Callable[[str, int], None] = _nothing,
+                 on_write: Callable[[str, int], None] = _nothing):
         self.map = regmap
         self.sources = dict(sources or {})
         self.on_pulse = on_pulse
         self.on_clear = on_clear
+        self.on_write = on_write
         self.held: dict[str, int] = {}  # RW values and the last W1P data, as raw bits
         self._staged_lo: dict[str, int] = {}
         self._shadow_hi: dict[str, int | None] = {}
@@ -86,9 +89,11 @@ class BankModel:
             self.held[v.name] = data & ((1 << v.width) - 1)
         elif word.part == 0:
             self._staged_lo[v.name] = data
+            return
         else:
             high = data & ((1 << (v.width - WORD_BITS)) - 1)
             self.held[v.name] = (high << WORD_BITS) | self._staged_lo[v.name]
+        self.on_write(v.name, v.from_raw(self.held[v.name]))
 
     def get(self, name: str) -> int | None:
         """A value (signed where declared) without read side effects."""

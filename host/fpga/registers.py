@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from host.fpga.protocol import PROTOCOL_VERSION
 from host.fpga.regmap import BitField, Group, RegisterMap, counters, ro, rw, w1c, w1p
+from host.model import counters as model_counters
 
 MAGIC = 0x4C43_5754  # "TWCL" read as little-endian bytes: a tickwire control link
 VERSION_MAJOR = 1
@@ -130,40 +131,34 @@ FILTER_COUNTERS = Group("filter", 0x100, "Header filter counters (frames in, and
     ("not_for_us", "Destination address or port not ours."),
 ))))
 
-PARSER_COUNTERS = Group("parser", 0x120, "Feed parser counters.", tuple(counters("parser", (
-    ("packets", "Feed packets in."), ("messages", "Messages decoded."),
-    ("ticks", "Book-changing messages passed on."),
-    ("truncated", "Packets or messages cut short."),
-    ("unknown_template", "Messages of an unknown template."),
-    ("bad_length", "Messages whose length disagrees with their template."),
-    ("bad_value", "Messages with a field out of range."),
-    ("schema", "Packets of another schema version."),
-    ("stale_packets", "Packets at or behind the expected sequence."),
-    ("packet_gaps", "Packets ahead of the expected sequence."),
-))))
+def from_model_counters(declared) -> list:
+    return [ro(f"{c.stage}_{c.name}", 32, c.doc) for c in declared]
 
-BOOK_COUNTERS = Group("book", 0x140, "Top-of-book stage counters.", tuple(counters("book", (
-    ("market_gaps", "Per-market sequence gaps."), ("stale_drops", "Stale messages dropped."),
-    ("beyond_depth", "Updates beyond the depth kept."),
-    ("depth_exhausted", "Books emptied by deletes."),
-))))
 
-TRIGGER_COUNTERS = Group("trigger", 0x150, "Trigger stage counters.", tuple(counters(
-    "trigger", (("intents", "Order intents emitted."),))))
+# The pipeline's counters are declared once, in host/model/counters.py: one RO register each,
+# named <stage>_<counter>.
+PARSER_COUNTERS = Group("parser", 0x120, "Feed parser counters.",
+                        tuple(from_model_counters(model_counters.PARSER_COUNTERS)))
+BOOK_COUNTERS = Group("book", 0x140, "Top-of-book stage counters.",
+                      tuple(from_model_counters(model_counters.BOOK_COUNTERS)))
+TRIGGER_COUNTERS = Group("trigger", 0x150, "Trigger stage counters.",
+                         tuple(from_model_counters(model_counters.TRIGGER_COUNTERS)))
 
-TRIGGER_RULES = Group("trigger_rules", 0x160, "Trigger rule programming: write the staging "
-                      "fields, then `rule_commit` copies them into rule `rule_index`.", (
-    rw("rule_index", 16, "Rule slot to program."),
-    rw("rule_kind", 8, "Rule kind (0 disables the slot)."),
-    rw("rule_other_market", 8, "Second market of a spread rule."),
-    rw("rule_threshold_bp", 16, "Move that fires the rule.", signed=True, unit="bp"),
-    rw("rule_limit_buy_below", 32, "Buy when the ask is below this.", signed=True,
-       unit="ticks"),
-    rw("rule_limit_sell_above", 32, "Sell when the bid is above this.", signed=True,
-       unit="ticks"),
-    rw("rule_qty", 32, "Quantity of the order the rule sends.", unit="lots"),
-    rw("rule_enable", 1, "1 enables the rule."),
-    w1p("rule_commit", 0, "Copy the staging fields into the rule table."),
+TRIGGER_RULES = Group("trigger_rules", 0x160, "Trigger rule programming (host/model/trigger.py "
+                      "gives the rules' meaning): write the staging fields, then `rule_commit` "
+                      "copies them into the slot of market `rule_index`.", (
+    rw("rule_index", 8, "Rule slot: the market whose book updates evaluate the rule."),
+    rw("rule_kind", 2, "0 none (the slot is off), 1 arbitrage, 2 limit (RuleKind)."),
+    rw("rule_target", 8, "Arbitrage: the secondary market."),
+    rw("rule_threshold_bp", 16, "Arbitrage: mid difference that fires the rule.", unit="bp"),
+    rw("rule_buy_below", 32, "Limit: buy at the ask when the ask is at or below this.",
+       signed=True, unit="ticks"),
+    rw("rule_sell_above", 32, "Limit: sell at the bid when the bid is at or above this.",
+       signed=True, unit="ticks"),
+    rw("rule_qty", 32, "Quantity of each intent the rule emits.", unit="lots"),
+    w1p("rule_commit", 0, "Copy the staging fields into slot `rule_index`."),
+    rw("trigger_client_order_id_base", 64, "Client order id of the first intent; each intent "
+       "takes the next one."),
 ))
 
 FILTER_CONFIG = Group("filter_config", 0x180, "Which datagrams the header filter accepts.", (

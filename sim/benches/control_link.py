@@ -6,6 +6,8 @@ corrupted frames of every kind; a flood of garbage and corrupted writes, after w
 register must still hold what the model says (a corrupted write is never executed).
 """
 
+import json
+import os
 import random
 
 import cocotb
@@ -91,7 +93,7 @@ class Scoreboard:
 
 
 async def start(dut, unknown=KILL_SWITCH_STATUS) -> Scoreboard:
-    Clock(dut.clk, CLOCK_NS, unit="ns").start()
+    Clock(dut.clk, CLOCK_NS, unit="ns", impl="gpi").start()
     dut.kill_pin.value = 0
     dut.book__valid.value = 0
     dut.pipeline__valid.value = 0
@@ -268,9 +270,11 @@ async def a_flood_executes_no_corrupted_write_and_the_link_recovers(dut):
 
 @cocotb.test(timeout_time=50, timeout_unit="ms")
 async def round_trip_figures(dut):
+    """Logs round trips in cycles; writes them as JSON to $TICKWIRE_FIGURES_FILE if set."""
     board = await start(dut)
     link = board.link
     scratch = REGISTERS.word["scratch"].address
+    figures = {}
     for seq, request in enumerate([p.Read(scratch), p.BatchRead(tuple([scratch] * 32))]):
         data = p.encode_request(seq + 1, request)
         began = get_sim_time("ns")
@@ -290,4 +294,12 @@ async def round_trip_figures(dut):
             "(%d bit times); request end to response start %d cycles",
             type(request).__name__, len(data), response_bytes,
             (done - began) // CLOCK_NS, (done - began) // BIT_NS, turnaround // CLOCK_NS)
+        figures[type(request).__name__] = {
+            "request_bytes": len(data), "response_bytes": response_bytes,
+            "round_trip_cycles": int(done - began) // CLOCK_NS,
+            "round_trip_bit_times": int(done - began) // BIT_NS,
+            "turnaround_cycles": int(turnaround) // CLOCK_NS}
         await Timer(QUIET_BITS * BIT_NS, unit="ns")
+    if os.environ.get("TICKWIRE_FIGURES_FILE"):
+        with open(os.environ["TICKWIRE_FIGURES_FILE"], "w") as f:
+            json.dump(figures, f)
