@@ -143,3 +143,13 @@ def test_two_word_values_are_atomic_in_the_bank_model():
     assert bank.get("order_price") == 0  # staged, not committed
     bank.write(phi, 0xFFFF_FFFF)
     assert bank.get("order_price") == -2
+
+
+def test_uart_divisors_for_the_board_clock():
+    from hdl.uart_baud import divisor_for
+    assert divisor_for(100_000_000, 115_200) == 868
+    assert divisor_for(100_000_000, 3_000_000) == 33
+    with pytest.raises(ValueError):
+        divisor_for(100_000_000, 40_000_000)  # fewer than 4 cycles per bit
+    with pytest.raises(ValueError):
+        divisor_for(10_000_000, 1_500_000)  # 7 cycles per bit: 4.8 % off

@@ -35,7 +35,7 @@ driver (`host/fpga/`) finds registers by name in it. How to talk to them over th
 
 
 def render(regmap: RegisterMap = REGISTERS) -> str:
-    parts = [_INTRO, _identity(regmap), _access_table()]
+    parts = [_INTRO, _identity(regmap), _protocol_tables(), _access_table()]
     for group in regmap.groups:
         parts.append(f"## {group.name} (from {group.base:#06x})\n\n{' '.join(group.doc.split())}\n")
         lines = ["| Address | Register | Access | Type | Reset | Description |",
@@ -59,6 +59,22 @@ def _identity(regmap: RegisterMap) -> str:
         f"- Map hash `{regmap.digest:#010x}` (`id_map_hash`): the host driver refuses a board "
         "whose hash differs from its own declaration's.\n"
         f"- {len(regmap.words)} registers holding {len(regmap.values)} values.\n")
+
+
+def _protocol_tables() -> str:
+    lines = ["## Requests and responses", "",
+             "Frames, CRC and sequence numbers are described in "
+             "[control-link.md](control-link.md). A request is `seq u8, op u8, body`; a "
+             "response is `seq u8, status u8, body`, whose body is the op's on OK and a "
+             "`detail u16` otherwise.", "",
+             "| Op | Code | Request body | OK response body | What it does |",
+             "|---|---:|---|---|---|"]
+    for op, (request, response, doc) in protocol.OP_DOC.items():
+        lines.append(f"| `{op.name}` | {int(op)} | {request} | {response} | {doc} |")
+    lines += ["", "| Status | Code | Detail | Meaning |", "|---|---:|---|---|"]
+    for status, (detail, doc) in protocol.STATUS_DOC.items():
+        lines.append(f"| `{status.name}` | {int(status)} | {detail} | {doc} |")
+    return "\n".join(lines) + "\n"
 
 
 def _access_table() -> str:

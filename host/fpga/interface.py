@@ -231,11 +231,12 @@ class FpgaInterface:
         self._last_trip = None
         return status
 
-    def report_event(self, kind: EventKind, market: int, *, side: int = 0, qty: int = 0) -> None:
-        """Tell the switch about an ack, reject or fill (side 0 buy, 1 sell)."""
+    def report_event(self, kind: EventKind, market: int = 0, *, side: int = 1,
+                     qty: int = 0) -> None:
+        """Tell the switch about an ack, reject or fill (side: OrderSide, 1 buy, 2 sell)."""
         event = REGISTERS.value["ks_event"]
         packed = 0
-        for f, v in zip(event.fields, (int(kind), side, market), strict=True):
+        for f, v in zip(event.fields, (int(kind), int(side), market), strict=True):
             if not 0 <= v < 1 << f.width:
                 raise ValueError(f"ks_event.{f.name} = {v} does not fit {f.width} bits")
             packed |= v << f.lsb

@@ -49,12 +49,36 @@ class Op(IntEnum):
 
 class Status(IntEnum):
     OK = 0
-    BAD_CRC = 1  # the frame's CRC is wrong (the frame is ignored)
-    BAD_LENGTH = 2  # the payload is too short, too long, or the wrong size for its op
+    BAD_CRC = 1
+    BAD_LENGTH = 2
     UNKNOWN_OP = 3
-    BAD_ADDRESS = 4  # no register at the address (detail: the address)
-    READ_ONLY = 5  # a write to a RO register (detail: the address)
-    BAD_FRAME = 6  # malformed COBS, or a UART byte with a bad stop bit inside the frame
+    BAD_ADDRESS = 4
+    READ_ONLY = 5
+    BAD_FRAME = 6
+
+
+OP_DOC = {
+    Op.SYNC: ("(none)", "(none)", "Forget the saved response (see replays). The host sends "
+              "it when it opens the link."),
+    Op.READ: ("addr u16", "value u32", "Read one register."),
+    Op.WRITE: ("addr u16, value u32", "(none)", "Write one register."),
+    Op.BATCH_READ: (f"addr u16 x 1..{MAX_BATCH}", "value u32 per address",
+                    "Read registers in the order given (a `_lo` before its `_hi` reads a "
+                    "64-bit value atomically). Every address is checked before any is read."),
+}
+
+STATUS_DOC = {
+    Status.OK: ("-", "Executed (or answered from the saved response)."),
+    Status.BAD_CRC: ("0", "The frame's CRC is wrong. Nothing was executed; retry."),
+    Status.BAD_LENGTH: ("payload length", "A CRC-checked frame shorter than seq and op, "
+                        f"longer than {MAX_REQUEST} bytes, or the wrong size for its op."),
+    Status.UNKNOWN_OP: ("op", "No such op."),
+    Status.BAD_ADDRESS: ("address", "No register at an address of the request."),
+    Status.READ_ONLY: ("address", "A write to a read-only register."),
+    Status.BAD_FRAME: ("0", "Malformed COBS (a block cut short by the delimiter), or a UART "
+                       "byte with a bad stop bit since the previous delimiter. Nothing was "
+                       "executed; retry."),
+}
 
 
 def crc16(data: bytes | bytearray | memoryview, crc: int = CRC_INIT) -> int:

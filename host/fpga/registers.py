@@ -77,9 +77,9 @@ KS_CONTROL = Group("ks_control", 0x030, "Kill-switch commands and host events.",
         "trip reason cleared first. Anything else counts an arm failure."),
     rw("ks_event_qty", 32, "Quantity of the next `ks_event` (a fill's size).", unit="lots"),
     w1p("ks_event", 32, "Report an order event from the venue.", fields=(
-        BitField("kind", 0, 2, "1 ack, 2 reject, 3 fill."),
-        BitField("side", 2, 1, "Fill side: 0 buy, 1 sell."),
-        BitField("market", 8, 8, "Market index."))),
+        BitField("kind", 0, 8, "1 ack, 2 reject, 3 fill (EventKind)."),
+        BitField("side", 8, 8, "Fill side: 1 buy, 2 sell (OrderSide)."),
+        BitField("market", 16, 8, "Market index."))),
 ))
 
 KS_STATUS = Group("ks_status", 0x040, "Kill-switch state and gate counters.", (
