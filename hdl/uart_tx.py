@@ -31,8 +31,13 @@ class UartTx(wiring.Component):
         timer = Signal(range(self.divisor))
         busy = Signal()
 
-        m.d.comb += self.i.ready.eq(~busy)
-        with m.If(busy):
+        # The last cycle of a stop bit may already load the next byte: bytes go back to back.
+        stop_ends = busy & (timer == 0) & (left == 0)
+        m.d.comb += self.i.ready.eq(~busy | stop_ends)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [busy.eq(1), self.tx.eq(0), bits.eq(Cat(self.i.payload, 1)),
+                         left.eq(9), timer.eq(self.divisor - 1)]
+        with m.Elif(busy):
             with m.If(timer != 0):
                 m.d.sync += timer.eq(timer - 1)
             with m.Elif(left != 0):
@@ -41,7 +46,4 @@ class UartTx(wiring.Component):
             with m.Else():
                 # The stop bit has lasted its whole period: the line is idle (high) now.
                 m.d.sync += busy.eq(0)
-        with m.Elif(self.i.valid):
-            m.d.sync += [busy.eq(1), self.tx.eq(0), bits.eq(Cat(self.i.payload, 1)),
-                         left.eq(9), timer.eq(self.divisor - 1)]
         return m
