@@ -141,3 +141,34 @@ def test_a_board_with_another_register_map_is_refused():
     other.bank.sources["id_magic"] = lambda: 0
     with pytest.raises(IncompatibleDevice):
         open_fake(other)
+
+
+def test_the_heartbeat_task_beats_and_reports_each_trip_once():
+    import asyncio
+
+    from host.fpga.registers import REASON_FIELDS
+
+    board = BoardModel(build_id=1)
+    fpga, port = open_fake(board)
+    manual = next(f for f in REASON_FIELDS if f.name == "manual")
+    board.bank.sources.update({"ks_state": lambda: 0, "ks_reasons": lambda: 1 << manual.lsb,
+                               "ks_trip_time": lambda: 1234})
+    seen = []
+    fpga.on_trip(seen.append)
+
+    async def run():
+        stop = asyncio.Event()
+        task = asyncio.create_task(fpga.run_heartbeat(0.005, stop))
+        while fpga.trips is None:
+            await asyncio.sleep(0.001)
+        event = await asyncio.wait_for(fpga.trips.get(), 5)
+        while sum(1 for name, _ in board.pulses if name == "ks_heartbeat") < 4:
+            await asyncio.sleep(0.005)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        return event
+
+    event = asyncio.run(run())
+    assert event.reasons == {"manual"} and event.trip_time == 1234
+    assert seen == [event]  # polled again and again, reported once
+    assert fpga.trips.empty()
