@@ -2,19 +2,9 @@
 around the egress gate (hdl/egress_gate.py) and the position table (hdl/position_table.py).
 
 host.model.kill_switch defines the behaviour; this is the same machine in cycles. Each input
-reaches the model at a fixed *model time*, which is the cycle whose update applies it:
-
-| Input | Model time |
-|---|---|
-| an order accepted in cycle t | the cycle after the one it is judged in: t+2 unless `o` stalls |
-| `heartbeat`, `kill`, `clear`, `arm`, `event` (ACK, REJECT) strobed in cycle s | s+1 |
-| `event` FILL strobed in cycle s | s+3 (after the step's other event) |
-| `kill_pin` changed in cycle s | s+2 (two synchronising flip-flops) |
-| a limit changed in cycle s | s+6 |
-| a `book` beat in cycle b | b+4 (an order accepted in cycle b+2 sees it) |
-
-The status outputs in cycle X show the state after model time X-1. `trip_time` and `cycle`
-count cycles from the end of reset (`cycle` is 0 in the first cycle after reset).
+reaches the model at a fixed *model time*, the cycle whose update applies it: MODEL_TIME below
+(docs/risk-rules.md shows it as a table). The status outputs in cycle X show the state after
+model time X-1; `trip_time` and `cycle` count cycles from the end of reset.
 """
 
 from amaranth import Module, Mux, Signal
@@ -30,6 +20,17 @@ from host.model.kill_switch import LIMIT_BITS, REASON_BITS, EventKind, TripReaso
 LimitsLayout = data.StructLayout(dict(LIMIT_BITS))
 EventKindShape = amaranth_enum(EventKind, 8)
 LIMIT_DELAY = 6  # cycles from a limit input to the update logic
+
+MODEL_TIME: dict[str, tuple[int, str]] = {
+    "order": (2, "an order accepted in cycle t (judged in t+1)"),
+    "strobe": (1, "a `heartbeat`, `kill`, `clear`, `arm`, or ACK/REJECT `event` strobed in "
+                  "cycle t"),
+    "fill": (3, "a FILL `event` strobed in cycle t"),
+    "kill_pin": (2, "the kill pin changing in cycle t (two synchronising flip-flops)"),
+    "limit": (LIMIT_DELAY, "a limit written in cycle t"),
+    "book": (4, "a `book` update in cycle t (orders accepted from t+2 on see it)"),
+}
+"""What each input's model time is, as an offset from the cycle it is seen on the ports."""
 
 
 def _bit(reason: TripReason) -> int:

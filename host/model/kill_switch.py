@@ -4,10 +4,13 @@ A sans-I/O core. Every input is a method call carrying its time `now`, an intege
 (clock cycles in the gateware, nanoseconds on the software path). Calls come in time order;
 calls at the same time are one *step*, handled in this order, which is the gateware's:
 
-1. `configure` and `book_top` (they are visible to the order of the same step);
+1. `configure`, then `book_top` and `kill_pin` (the step's order sees the first two);
 2. `order` (it sees the state left by earlier steps, and latches what it trips first);
-3. one host event: `heartbeat`, `kill`, `clear`, `arm`, `ack`, `reject`, `fill`;
+3. the host events: `heartbeat`, `kill`, `clear`, `arm`, `ack`, `reject`, then `fill`;
 4. the level conditions, evaluated when the step ends: the kill pin and the watchdog.
+
+On the software path a step may hold several orders; in the gateware it holds at most one,
+and at most one event besides a fill.
 
 `snapshot(now)` ends every step before `now` and returns the state, which is what the
 gateware's status outputs show during cycle `now`. docs/risk-rules.md explains the rules.
@@ -47,10 +50,10 @@ class TripReason(IntFlag):
                     "`rate_window`, burst `rate_tokens`). The order is dropped.")
     QTY = 1 << 4, ("Order quantity <= 0, > `max_qty`, or beyond the gateware's 31-bit "
                    "range.")
-    NOTIONAL = 1 << 5, ("|price| x qty > `max_notional` (checked when price and qty are in "
-                        "the gateware's range).")
+    NOTIONAL = 1 << 5, ("abs(price) x qty > `max_notional` (checked when price and qty are "
+                        "in the gateware's range).")
     COLLAR = 1 << 6, ("Price outside `collar_bp` basis points of the reference (BUY: best "
-                      "ask, SELL: best bid): |price - ref| x 10000 > collar_bp x |ref|; or "
+                      "ask, SELL: best bid): abs(price - ref) x 10000 > collar_bp x abs(ref); or "
                       "no reference (empty side, market >= 256, bad side, price beyond "
                       "32 bits, or no book update since collar_bp last changed).")
     REJECTS = 1 << 7, ("`max_rejects` consecutive rejects reported by the host (an ack "
@@ -105,10 +108,24 @@ class InvalidEvent(KillSwitchError):
 
 ALL_ERRORS = (KillSwitchError, TimeWentBackwards, LimitOutOfRange, InvalidEvent)
 
-_LIMIT_BITS = {
-    "heartbeat_timeout": 32, "rate_tokens": 16, "rate_window": 32, "max_qty": 32,
-    "max_notional": 64, "collar_bp": 16, "max_rejects": 16, "max_position": 32,
+LIMIT_DOCS: dict[str, tuple[int, str]] = {
+    "heartbeat_timeout": (32, "Longest gap between heartbeats before WATCHDOG trips; 0 turns "
+                              "the watchdog off."),
+    "rate_tokens": (16, "Orders allowed per `rate_window` (and the burst size); 0 trips RATE "
+                        "on every order."),
+    "rate_window": (32, "The token bucket's window; 0 turns the rate limit off."),
+    "max_qty": (32, "Largest order quantity; 0 trips QTY on every order."),
+    "max_notional": (64, "Largest abs(price) x qty; 0 trips NOTIONAL on every order with a "
+                         "non-zero price."),
+    "collar_bp": (16, "Collar half-width in basis points of the reference price; changing it "
+                      "drops every market's reference until the market's next book update."),
+    "max_rejects": (16, "Consecutive rejects that trip REJECTS; 0 turns the check off."),
+    "max_position": (32, "Largest abs(net position) per market; 0 trips POSITION on any "
+                         "fill that leaves a position open."),
 }
+"""Each limit's register width in bits, and what it does."""
+
+_LIMIT_BITS = {name: bits for name, (bits, _doc) in LIMIT_DOCS.items()}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ set, acks, rejects, fills, malformed events, and limit changes while all of this
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import random
@@ -29,6 +30,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 
 from hdl.book_top import BookTop
+from hdl.kill_switch import MODEL_TIME
 from hdl.layouts import OrderIntent
 from host.model.kill_switch import (
     ALL_REASONS,
@@ -43,8 +45,9 @@ from host.model.kill_switch import (
 from sim.benches.streams import pack, unpack
 
 CLOCK_NS = 10
-# Model time = the cycle an input is seen in + this (see hdl/kill_switch.py).
-STROBE_LAG, FILL_LAG, PIN_LAG, LIMIT_LAG, BOOK_LAG = 1, 3, 2, 6, 4
+STROBE_LAG, FILL_LAG, PIN_LAG, LIMIT_LAG, BOOK_LAG = (
+    MODEL_TIME[name][0] for name in ("strobe", "fill", "kill_pin", "limit", "book"))
+ORDER_LAG = MODEL_TIME["order"][0]
 # Same-time calls go to the model in the gateware's order.
 RANK_LIMITS, RANK_BOOK, RANK_PIN, RANK_ORDER, RANK_EVENT, RANK_FILL = range(6)
 MARKETS_USED = 6
@@ -85,6 +88,7 @@ class Stats:
     arm_failures: dict[str, int] = field(default_factory=dict)  # by cause
     passed: int = 0
     latency: dict[int, int] = field(default_factory=dict)  # accepted to valid on o
+    accepted: int = 0
 
 
 class Scoreboard:
@@ -117,19 +121,20 @@ class Scoreboard:
 
     def event(self, kind: int, market: int, side: int, qty: int, when: int) -> None:
         def call():
-            try:
+            # The gateware ignores an invalid event; the status comparison proves that.
+            with contextlib.suppress(InvalidEvent):
                 self.model.event(kind, market, side, qty, when)
-            except InvalidEvent:
-                pass  # the gateware ignores it; the status comparison proves that
         self.at(when, RANK_FILL if kind == EventKind.FILL else RANK_EVENT, call)
 
 
 class Traffic:
     """Random inputs, steered by what the switch's status shows."""
 
-    def __init__(self, rng: random.Random, order_rate: float):
+    def __init__(self, rng: random.Random, order_rate: float, *, only_good: bool = False):
         self.rng = rng
         self.order_rate = order_rate
+        self.only_good = only_good
+        self.book_markets = list(range(MARKETS_USED))
         self.refs: dict[tuple[int, int], int] = {}  # (market, side) -> last price sent
         self.positions = [0] * MARKETS_USED
         self.plan: deque[tuple] = deque()
@@ -164,7 +169,7 @@ class Traffic:
         ref = self.refs.get((market, side), 1000)
         price = ref + r.randint(-3, 3) * max(1, abs(ref) // 200)
         qty = r.randint(1, 60)
-        kind = r.random() * 4
+        kind = 1 if self.only_good else r.random() * 4
         if kind < 0.02:
             market = r.choice([256, 300, 0xFFFF])
         elif kind < 0.04:
@@ -183,7 +188,7 @@ class Traffic:
 
     def book(self) -> tuple[int, int | None, int | None]:
         r = self.rng
-        market = r.randrange(MARKETS_USED) if r.random() < 0.95 else r.randrange(256)
+        market = r.choice(self.book_markets) if r.random() < 0.95 else r.randrange(256)
         if market < MARKETS_USED and market % 3 == 2:
             base = -5000  # a market quoted in negative prices
         elif market < MARKETS_USED and market % 3 == 1:
@@ -210,6 +215,10 @@ class Traffic:
             self.next_heartbeat = now + (r.randint(gap + gap // 2, 3 * gap) if late
                                          else r.randint(1, max(1, gap - 20)))
             return ("heartbeat",)
+        if self.only_good:
+            if not status["armed"] and not self.plan:
+                self._plan_rearm(status)
+            return None
         if not status["armed"] and not self.plan and r.random() < 0.05:
             if status["arm_pending"]:
                 self.plan.append(("arm", r.getrandbits(32)))  # end a half-done sequence
@@ -269,13 +278,14 @@ class Traffic:
 
 
 class Bench:
-    def __init__(self, dut, rng: random.Random, *, order_rate: float, ready_chance: float):
+    def __init__(self, dut, rng: random.Random, *, order_rate: float, ready_chance: float,
+                 only_good: bool = False):
         self.dut = dut
         self.rng = rng
         self.sb = Scoreboard()
-        self.traffic = Traffic(rng, order_rate)
+        self.traffic = Traffic(rng, order_rate, only_good=only_good)
         self.ready_chance = ready_chance
-        self.event_port = getattr(dut, "event")
+        self.event_port = dut.event
         self.offers = {"pipeline": None, "host": None}
         self.out_waiting: int | None = None
         self.last_pop = -1
@@ -283,9 +293,13 @@ class Bench:
         self.burst_until = 0
         self.last_status: dict[str, int] = {}
 
-    async def start(self, limits: Limits) -> None:
+    async def start(self, limits: Limits, *, clock: bool = True) -> None:
+        """Reset the DUT (starting its clock unless told it runs); return at the falling edge
+        that starts cycle 0."""
         dut = self.dut
-        Clock(dut.clk, CLOCK_NS, unit="ns").start()
+        if clock:
+            Clock(dut.clk, CLOCK_NS, unit="ns").start()
+        await FallingEdge(dut.clk)
         for name in ("pipeline__valid", "host__valid", "book__valid", "o__ready", "kill_pin",
                      "heartbeat", "kill", "clear", "arm"):
             getattr(dut, name).value = 0
@@ -307,12 +321,9 @@ class Bench:
 
     async def run(self, cycles: int, limits_every: int) -> Stats:
         dut = self.dut
-        rng = self.rng
         status = {name: 0 for name in STATUS}
         for now in range(cycles):
-            # The previous iteration ended in ReadOnly, after the falling edge of cycle now-1's
-            # start; wait for this cycle's falling edge to drive.
-            if now:
+            if now:  # start() returns at cycle 0's falling edge
                 await FallingEdge(dut.clk)
             self._drive(now, status, limits_every)
             await ReadOnly()
@@ -325,7 +336,7 @@ class Bench:
 
     def _drive(self, now: int, status: dict[str, int], limits_every: int) -> None:
         dut, rng, traffic = self.dut, self.rng, self.traffic
-        if now >= self.burst_until and rng.random() < 0.0005:
+        if now >= self.burst_until and rng.random() < 0.0005 and not traffic.only_good:
             self.burst_until = now + rng.randint(50, 300)  # more orders than the bucket allows
         rate = 1.0 if now < self.burst_until else traffic.order_rate
         for port in ("pipeline", "host"):
@@ -348,14 +359,14 @@ class Bench:
             dut.book__valid.value = 0
         # The kill pin: rare pulses of a few hundred cycles.
         pin = int(now < traffic.pin_until)
-        if not pin and rng.random() < 0.0004:
+        if not pin and rng.random() < 0.0004 and not traffic.only_good:
             traffic.pin_until = now + rng.randint(1, 300)
         if pin != self.pin:
             self.pin = pin
             dut.kill_pin.value = pin
             self.sb.at(now + PIN_LAG, RANK_PIN,
                        lambda p=pin, t=now: self.sb.model.kill_pin(p, t + PIN_LAG))
-        if now and now % limits_every == 0:
+        if limits_every and now and now % limits_every == 0:
             odd = now // limits_every % 2
             self.set_limits(traffic.random_limits() if odd else traffic.friendly(), now)
         self._strobe(now, traffic.strobe(now, status))
@@ -409,7 +420,8 @@ class Bench:
             order = self.offers[port]
             if order is not None and getattr(dut, f"{port}__ready").value:
                 # Judged in the next cycle, whatever `o` does.
-                sb.order(Pending(order, source, now), judged=now + 1)
+                sb.order(Pending(order, source, now), judged=now + ORDER_LAG - 1)
+                sb.stats.accepted += 1
                 self.offers[port] = None
         if not dut.o__valid.value:
             assert self.out_waiting is None, f"cycle {now}: o.valid fell before it was taken"
@@ -474,3 +486,41 @@ async def random_streams_match_model(dut):
     missing = ALL_REASONS & ~stats.seen_reasons
     assert not missing, f"never tripped: {missing!r}"
     assert stats.latency.get(2, 0) > 100, "too few orders passed to measure the latency"
+
+
+@cocotb.test(timeout_time=100, timeout_unit="ms")
+async def one_order_per_cycle_two_cycles_each(dut):
+    """With `o` always ready, the gate takes an order every cycle, and each one it passes is
+    valid on `o` exactly 2 cycles after it was accepted."""
+    rng = random.Random(f"{cocotb.RANDOM_SEED}:throughput")
+    bench = Bench(dut, rng, order_rate=1.0, ready_chance=1.0, only_good=True)
+    await bench.start(replace(FRIENDLY, rate_window=0, collar_bp=2000,
+                              max_notional=(1 << 64) - 1))
+    cycles = 3000
+    stats = await bench.run(cycles=cycles, limits_every=0)
+    _report(dut, stats, bench)
+    assert set(stats.latency) == {2}, f"latencies {stats.latency}"
+    assert stats.passed > cycles * 0.8, f"only {stats.passed} orders passed"
+    assert stats.accepted >= cycles - 1, f"{stats.accepted} orders taken in {cycles} cycles"
+
+
+@cocotb.test(timeout_time=200, timeout_unit="ms")
+async def reset_empties_the_tables(dut):
+    """A reset in the middle of traffic: every reference and position from before it is gone
+    (the model starts afresh and the scoreboard holds the gateware to it)."""
+    rng = random.Random(f"{cocotb.RANDOM_SEED}:reset")
+    for run in range(3):
+        bench = Bench(dut, rng, order_rate=0.15, ready_chance=0.7)
+        if run == 0:
+            # Long positions and references in every market, all within the limits...
+            limits = FRIENDLY
+            bench.traffic.plan.extend(("event", int(EventKind.FILL), market, 1, 3000)
+                                      for market in range(MARKETS_USED))
+        else:
+            # ...that would trip POSITION, and pass orders in markets that get no book update,
+            # if they outlived the reset.
+            limits = replace(FRIENDLY, max_position=2000)
+            bench.traffic.book_markets = list(range(MARKETS_USED // 2))
+        await bench.start(limits, clock=run == 0)
+        stats = await bench.run(cycles=3000, limits_every=0)
+        _report(dut, stats, bench)
