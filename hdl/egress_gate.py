@@ -162,10 +162,12 @@ class EgressGate(wiring.Component):
         has_token = level >= self.rate_window
         checked = s1_valid & self.armed
         take_token = checked & has_token
+        # Both outcomes are capped in parallel, so the late `take_token` only picks one.
+        cap = self.rate_capacity
         refill = level + self.rate_tokens
         spent = level - self.rate_window + self.rate_tokens
-        after = Mux(take_token, spent, refill)
-        m.d.sync += level.eq(Mux(after > self.rate_capacity, self.rate_capacity, after))
+        m.d.sync += level.eq(Mux(take_token, Mux(spent > cap, cap, spent),
+                                 Mux(refill > cap, cap, refill)))
 
         failed = Signal(REASON_BITS)
         m.d.comb += [
