@@ -111,7 +111,7 @@ class EgressGate(wiring.Component):
         side = Value.cast(incoming.side)
         is_sell = side == 2
 
-        s1 = OrderIntent(Signal(OrderIntent))
+        s1 = Signal(OrderIntent)
         s1_host = Signal()
         s1_qty_bad = Signal()
         s1_skip_notional = Signal()

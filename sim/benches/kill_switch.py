@@ -135,6 +135,9 @@ class Traffic:
         self.order_rate = order_rate
         self.only_good = only_good
         self.book_markets = list(range(MARKETS_USED))
+        self.provoked_order: float | None = None
+        self.good_only_now = False
+        self.burst_until = 0
         self.refs: dict[tuple[int, int], int] = {}  # (market, side) -> last price sent
         self.positions = [0] * MARKETS_USED
         self.plan: deque[tuple] = deque()
@@ -156,6 +159,28 @@ class Traffic:
             max_position=r.choice([0, 500, 5000, MASK32]),
         )
 
+    def provoke(self, reason: TripReason, now: int) -> None:
+        """Make `reason` trip soon (the switch is armed): random traffic alone may miss one."""
+        lim = self.limits
+        if reason == TripReason.RATE:
+            self.burst_until = now + 400
+            self.good_only_now = True  # nothing else may trip first
+        elif reason == TripReason.QTY:
+            self.provoked_order = 0.05  # the `kind` of a bad-qty order
+        elif reason == TripReason.COLLAR:
+            self.provoked_order = 0.08
+        elif reason == TripReason.NOTIONAL:
+            self.provoked_order = 0.11
+        elif reason == TripReason.WATCHDOG and lim.heartbeat_timeout:
+            self.next_heartbeat = now + 2 * lim.heartbeat_timeout
+        elif reason == TripReason.REJECTS and lim.max_rejects:
+            self.plan.extend([("event", int(EventKind.REJECT), 0, 1, 0)] * lim.max_rejects)
+        elif reason == TripReason.POSITION and lim.max_position < MASK32:
+            self.plan.append(("event", int(EventKind.FILL), 0, 1, lim.max_position + 1))
+            self.positions[0] += lim.max_position + 1
+        elif reason == TripReason.MANUAL:
+            self.plan.append(("kill",))
+
     def friendly(self) -> Limits:
         """FRIENDLY with one limit changed."""
         r = self.rng
@@ -169,7 +194,9 @@ class Traffic:
         ref = self.refs.get((market, side), 1000)
         price = ref + r.randint(-3, 3) * max(1, abs(ref) // 200)
         qty = r.randint(1, 60)
-        kind = 1 if self.only_good else r.random() * 4
+        kind = 1 if self.only_good or self.good_only_now else r.random() * 4
+        if self.provoked_order is not None:
+            kind, self.provoked_order = self.provoked_order, None
         if kind < 0.02:
             market = r.choice([256, 300, 0xFFFF])
         elif kind < 0.04:
@@ -293,7 +320,7 @@ class Bench:
         self.out_waiting: int | None = None
         self.last_pop = -1
         self.pin = 0
-        self.burst_until = 0
+        self.next_provoke = 2000  # random traffic gets the first chance
         self.last_status: dict[str, int] = {}
 
     async def start(self, limits: Limits, *, clock: bool = True) -> None:
@@ -339,9 +366,14 @@ class Bench:
 
     def _drive(self, now: int, status: dict[str, int], limits_every: int) -> None:
         dut, rng, traffic = self.dut, self.rng, self.traffic
-        if now >= self.burst_until and rng.random() < 0.0005 and not traffic.only_good:
-            self.burst_until = now + rng.randint(50, 300)  # more orders than the bucket allows
-        rate = 1.0 if now < self.burst_until else traffic.order_rate
+        if now >= traffic.burst_until and rng.random() < 0.0005 and not traffic.only_good:
+            traffic.burst_until = now + rng.randint(50, 300)  # more orders than the bucket takes
+        missing = ALL_REASONS & ~self.sb.stats.seen_reasons
+        if missing and status["armed"] and now >= self.next_provoke:
+            self.next_provoke = now + 1000
+            traffic.provoke(TripReason(missing & -missing), now)
+        traffic.good_only_now &= now < traffic.burst_until
+        rate = 1.0 if now < traffic.burst_until else traffic.order_rate
         for port in ("pipeline", "host"):
             if self.offers[port] is None and rng.random() < rate:
                 self.offers[port] = traffic.order()
