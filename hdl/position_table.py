@@ -75,15 +75,20 @@ class PositionTable(wiring.Component):
         stored = Signal(PositionEntry)
         m.d.sync += stored.eq(read.data)  # s+2: nothing between the RAM and this register
 
+        # s+2: find which fills still in flight touch the same market (they will be one
+        # stage further on in s+3), so that s+3 only selects.
+        hits = {i: Signal(name=f"hit{i}") for i in (4, 5, 6)}
+        m.d.sync += [hits[i].eq(stage[i - 1].valid & (stage[i - 1].market == stage[2].market))
+                     for i in hits]
+
         # s+3: the position before this fill, from the latest of the fills still in flight.
         over_now = Signal()  # stage 4's verdict, in this cycle
         current = stored.gen == gen
         old_position = Mux(current, stored.position, 0)
         old_over = current & stored.over
         for i in (6, 5, 4):  # the later the stage, the older the fill: newest applied last
-            hit = stage[i].valid & (stage[i].market == stage[3].market)
-            old_position = Mux(hit, stage[i].position, old_position)
-            old_over = Mux(hit, over_now if i == 4 else stage[i].over, old_over)
+            old_position = Mux(hits[i], stage[i].position, old_position)
+            old_over = Mux(hits[i], over_now if i == 4 else stage[i].over, old_over)
         m.d.sync += [
             stage[4].valid.eq(stage[3].valid),
             stage[4].market.eq(stage[3].market),

@@ -141,6 +141,7 @@ class Traffic:
         self.refs: dict[tuple[int, int], int] = {}  # (market, side) -> last price sent
         self.positions = [0] * MARKETS_USED
         self.plan: deque[tuple] = deque()
+        self.back_to_back: deque[tuple] = deque()  # strobes for consecutive cycles
         self.next_heartbeat = 1500  # the first one late: the watchdog fires at least once
         self.pin_until = -1
         self.limits = Limits()
@@ -233,6 +234,8 @@ class Traffic:
     def strobe(self, now: int, status: dict[str, int]) -> tuple | None:
         """At most one register strobe this cycle: ('name', fields...)."""
         r = self.rng
+        if self.back_to_back:
+            return self.back_to_back.popleft()
         if self.plan and r.random() < 0.3:
             return self.plan.popleft()
         timeout = self.limits.heartbeat_timeout
@@ -253,6 +256,16 @@ class Traffic:
         roll = r.random()
         if roll < 0.006:
             return ("event", int(r.choice([EventKind.ACK, EventKind.REJECT])), 0, 1, 0)
+        if roll < 0.0015 and not self.only_good:
+            # Fills in consecutive cycles to one market that cross the limit only together:
+            # the position table must forward each fill to the next.
+            market, side = r.randrange(MARKETS_USED), r.choice((1, 2))
+            step = min(self.limits.max_position // 2 + 1, MASK32)
+            count = r.randint(2, 4)
+            self.back_to_back.extend([("event", int(EventKind.FILL), market, side, step)]
+                                     * count)
+            self.positions[market] += count * step * (1 if side == 1 else -1)
+            return None
         if roll < 0.0062:  # a run of rejects, as a venue outage would cause
             self.plan.extend([("event", int(EventKind.REJECT), 0, 1, 0)] * r.randint(2, 5))
             return None
@@ -269,9 +282,9 @@ class Traffic:
             return ("arm", r.getrandbits(32))
         return None
 
-    def _fill(self) -> tuple:
+    def _fill(self, market: int | None = None) -> tuple:
         r = self.rng
-        market = r.randrange(MARKETS_USED)
+        market = r.randrange(MARKETS_USED) if market is None else market
         limit = self.limits.max_position
         held = self.positions[market]
         if abs(held) > limit and r.random() < 0.8:
