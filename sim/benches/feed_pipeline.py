@@ -1,4 +1,6 @@
-"""Bench: FeedPipeline (parser, book table, trigger) against host.model.pipeline.
+"""Bench: FeedPipeline (parser, book table, trigger) against host.model.pipeline, or with
+TICKWIRE_PIPE_FRAMED=1 the whole Pipeline (header filter first) against host.model's frame
+filter and pipeline, fed Ethernet frames with every kind of frame damage as well.
 
 Random consistent market data for 256 markets, with faults (lost and duplicated packets,
 out-of-range values) and malformed payloads (truncated, lying lengths, unknown templates,
@@ -25,9 +27,11 @@ from hdl.trigger import RuleLayout
 from host.model.events import BookTop as ModelTop
 from host.model.pipeline import Pipeline, PipelineConfig, intents, tops
 from host.model.trigger import Rule, RuleKind
-from host.wire import ORDER_INTENT, PACKET_HEADER_SIZE
+from host.wire import ORDER_INTENT, PACKET_HEADER_SIZE, build_frame
+from host.wire.net import ipv4_checksum
 from sim.benches.streams import pack, unpack
 from sim.book_stream import BookStream
+from sim.sample_feed import FEED_IP, FEED_PORT, GROUP_IP, NIC_MAC, VENUE_MAC
 
 MARKETS = 256
 
@@ -96,6 +100,45 @@ def message_ends(payload: bytes) -> dict[tuple[int, int], int]:
     return ends
 
 
+def frame_of(payload: bytes, rng: random.Random) -> tuple[bytes, int]:
+    """A feed frame carrying `payload`, and the payload's offset in it."""
+    vlan = 100 if rng.random() < 0.2 else None
+    frame = build_frame(payload, dst_mac=NIC_MAC, src_mac=VENUE_MAC, src_ip=FEED_IP,
+                        dst_ip=GROUP_IP, src_port=FEED_PORT, dst_port=FEED_PORT, vlan_id=vlan,
+                        identification=rng.getrandbits(16))
+    return frame, 42 + (4 if vlan is not None else 0)
+
+
+def damaged_frame(rng: random.Random, frame: bytes, ip_at: int) -> bytes:
+    """The frame with one kind of damage the header filter must count."""
+    kind = rng.randrange(7)
+    buf = bytearray(frame)
+    if kind == 0:
+        buf[ip_at + 10] ^= 1 << rng.randrange(8)                     # header checksum
+    elif kind == 1:
+        return frame[:rng.randrange(14, 60)]                         # runt
+    elif kind == 2:
+        return frame[:rng.randrange(60, len(frame))] if len(frame) > 60 else frame[:30]
+    elif kind == 3:
+        buf[ip_at + 9] = 6                                           # TCP, checksum fixed
+    elif kind == 4:
+        buf[ip_at + 22] ^= 0x40                                      # another UDP port
+    elif kind == 5:
+        buf[ip_at - 2:ip_at] = b"\x86\xdd"                           # IPv6 EtherType
+    else:
+        buf[ip_at + 6] |= 0x20                                       # more fragments
+    if kind in (3, 6):
+        buf[ip_at + 10:ip_at + 12] = b"\0\0"
+        buf[ip_at + 10:ip_at + 12] = ipv4_checksum(bytes(buf[ip_at:ip_at + 20])) \
+            .to_bytes(2, "big")
+    return bytes(buf)
+
+
+def minimum_frames(rng: random.Random, count: int) -> list[bytes]:
+    """Back-to-back 60-byte frames: empty UDP datagrams padded to the minimum."""
+    return [frame_of(b"", rng)[0][:60] for _ in range(count)]
+
+
 def _signed(value: int, bits: int = 32) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
@@ -115,18 +158,42 @@ async def pipeline_matches_model(dut):
     for payload in stream.packets(packets):
         payloads.append(damaged(rng, payload) if rng.random() < 0.03 else payload)
     model = Pipeline(PipelineConfig(depth=depth, client_order_id_base=1 << 40, rules=tuple(rules)))
-    events = []
+    framed = _env("FRAMED", 0) == 1
+    if framed:
+        from host.model.frame_filter import FilterConfig, FrameFilter
+        frame_filter = FrameFilter(FilterConfig(dst_ip=GROUP_IP, dst_port=FEED_PORT))
+    # Units on the wire (frames or payloads), with the offset of the payload in each.
+    units: list[tuple[bytes, int]] = []
     for payload in payloads:
-        events.extend(model.payload(payload))
+        if not framed:
+            units.append((payload, 0))
+            continue
+        frame, at = frame_of(payload, rng)
+        roll = rng.random()
+        if roll < 0.05:
+            units.append((damaged_frame(rng, frame, at - 28), at))
+        elif roll < 0.07:
+            units.extend((f, 42) for f in minimum_frames(rng, rng.randint(2, 6)))
+            units.append((frame, at))
+        else:
+            units.append((frame, at))
+    events = []
+    for unit, _ in units:
+        if framed:
+            verdict = frame_filter.feed(unit)
+            if verdict.payload is None:
+                continue
+            unit = verdict.payload
+        events.extend(model.payload(unit))
     want_tops, want_intents = tops(events), intents(events)
 
     # Beats, and which beat carries the last byte of each book message.
     beats, end_beat = [], {}
-    for payload in payloads:
+    for unit, at in units:
         first = len(beats)
-        for key, offset in message_ends(payload).items():
-            end_beat.setdefault(key, first + offset // width)
-        beats.extend(beats_of(payload, width, layout))
+        for key, offset in message_ends(unit[at:]).items():
+            end_beat.setdefault(key, first + (at + offset) // width)
+        beats.extend(beats_of(unit, width, layout))
 
     Clock(dut.clk, 10, unit="ns").start()
     dut.rst.value = 1
@@ -134,6 +201,9 @@ async def pipeline_matches_model(dut):
     dut.o__ready.value = 0
     dut.rule_write.value = 0
     dut.client_order_id_base.value = 1 << 40
+    if framed:
+        dut.dst_ip.value = GROUP_IP
+        dut.dst_port.value = FEED_PORT
     await ClockCycles(dut.clk, 3)
     dut.rst.value = 0
     for market, rule in rules:
@@ -185,6 +255,9 @@ async def pipeline_matches_model(dut):
 
     await ClockCycles(dut.clk, 2)
     counters = model.counters
+    if framed:
+        counters.update({"filter_" + name: value
+                         for name, value in frame_filter.counters.items()})
     got_counters = {name: getattr(dut, name).value.to_unsigned() for name in counters}
     assert got_counters == counters, f"counters: gateware {got_counters}, model {counters}"
     # Top-of-book changes, in order.

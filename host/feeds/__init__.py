@@ -1,0 +1,1 @@
+"""Adapters for venue market-data formats: typed decoders and recorded-session readers."""
