@@ -15,7 +15,7 @@ from host.fpga.errors import (
     ReadOnly,
     UnknownRegister,
 )
-from host.fpga.interface import FpgaInterface, KillSwitchLimits
+from host.fpga.interface import FpgaInterface, Limits
 from host.fpga.serial_backend import SerialBackend
 
 
@@ -76,7 +76,7 @@ def test_reads_and_writes_values_by_name():
     fpga.write("order_price", -123456789012)
     assert fpga.read("order_price") == -123456789012
     assert fpga.read("order_price_hi") == 0xFFFF_FFE3
-    limits = KillSwitchLimits(max_qty=10, max_notional=1 << 40, rate_tokens=5)
+    limits = Limits(max_qty=10, max_notional=1 << 40, rate_tokens=5)
     fpga.configure(limits)
     assert fpga.limits() == limits
     with pytest.raises(UnknownRegister):
