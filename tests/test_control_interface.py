@@ -14,6 +14,7 @@ from host.fpga.errors import (
     LinkTimeout,
     ReadOnly,
     UnknownRegister,
+    ValueOutOfRange,
 )
 from host.fpga.interface import FpgaInterface, Limits
 from host.fpga.serial_backend import SerialBackend
@@ -81,8 +82,9 @@ def test_reads_and_writes_values_by_name():
     assert fpga.limits() == limits
     with pytest.raises(UnknownRegister):
         fpga.read("no_such_register")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueOutOfRange) as too_big:
         fpga.write("ks_rate_tokens", 1 << 16)
+    assert too_big.value.reason == "value_range"
 
 
 def test_read_many_batches_past_the_batch_limit():

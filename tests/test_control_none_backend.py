@@ -90,3 +90,15 @@ def test_the_watchdog_runs_on_the_clock():
     assert fpga.status().armed
     clock.now += LIMITS.heartbeat_timeout
     assert fpga.status().reasons == {"watchdog"}
+
+
+def test_cli_without_a_port_uses_the_none_backend(capsys):
+    from host.cli import main
+
+    assert main(["fpga", "regs", "scratch", "--write", "scratch=0x55"]) == 0
+    assert "scratch" in capsys.readouterr().out
+    assert main(["fpga", "status"]) == 0
+    assert "kill switch TRIPPED  reasons: reset" in capsys.readouterr().out
+    assert main(["fpga", "regs", "--write", "bogus=1"]) == 1
+    assert "unknown_register" in capsys.readouterr().err
+    assert main(["fpga", "status", "--backend", "serial"]) == 2

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from typing import Protocol
 
 from host.fpga import protocol as p
-from host.fpga.errors import ArmRefused, UnknownRegister
+from host.fpga.errors import ArmRefused, UnknownRegister, ValueOutOfRange
 from host.fpga.registers import ALL_REASONS, REGISTERS, TRIP_REASONS
 from host.fpga.regmap import WORD_BITS
 from host.model import kill_switch as ks_model
@@ -145,7 +145,10 @@ class FpgaInterface:
             with self._lock:
                 self.backend.write_word(REGISTERS.word[name].address, value & WORD_MASK)
             return
-        raw = declared.to_raw(value)
+        try:
+            raw = declared.to_raw(value)
+        except ValueError as error:
+            raise ValueOutOfRange(str(error)) from None
         with self._lock:
             for part, word in enumerate(REGISTERS.words_of(name)):
                 self.backend.write_word(word.address, (raw >> (WORD_BITS * part)) & WORD_MASK)
@@ -208,7 +211,7 @@ class FpgaInterface:
         packed = 0
         for f, v in zip(event.fields, (int(kind), int(side), market), strict=True):
             if not 0 <= v < 1 << f.width:
-                raise ValueError(f"ks_event.{f.name} = {v} does not fit {f.width} bits")
+                raise ValueOutOfRange(f"ks_event.{f.name} = {v} does not fit {f.width} bits")
             packed |= v << f.lsb
         with self._lock:
             self.write("ks_event_qty", qty)
