@@ -42,6 +42,9 @@ def test_host_driver_over_a_pty(tmp_path):
 
             status = fpga.status()
             assert not status.armed and status.reasons == {"reset"}  # as it comes out of reset
+            fpga.write("tob_index", MARKET)
+            assert fpga.read_many(["tob_valid", "tob_bid_price", "tob_ask_price"]) == {
+                "tob_valid": 3, "tob_bid_price": ASK - 10, "tob_ask_price": ASK}
             fpga.configure(LIMITS)
             assert fpga.limits() == LIMITS
             assert fpga.arm().armed
