@@ -152,21 +152,28 @@ class EgressGate(wiring.Component):
         terms = [parts[0], parts[1] << 16, parts[2] << 16, parts[3] << 32,
                  Mux(s1_neg, s1_q, 0), ~self.max_notional]
         x, y = carry_save(terms, 65)
-        notional_bad = ~s1_skip_notional & (x + y)[64]
+        over_notional = (x + y)[64]  # late: a carry chain
+        notional_bad = ~s1_skip_notional & over_notional
 
         ref = s1_ref
-        collar_bad = (s1_no_ref | (ref.epoch != epoch_order)
-                      | (s1_ticks > ref.hi) | (s1_ticks < ref.lo))
+        no_ref = s1_no_ref | (ref.epoch != epoch_order)
+        outside = (s1_ticks > ref.hi) | (s1_ticks < ref.lo)  # late: two carry chains
+        collar_bad = no_ref | outside
 
         level = Signal(48)
         has_token = level >= self.rate_window
         checked = s1_valid & self.armed
         take_token = checked & has_token
+        # Both outcomes are capped in parallel, so the late `take_token` only picks one.
+        cap = self.rate_capacity
         refill = level + self.rate_tokens
         spent = level - self.rate_window + self.rate_tokens
-        after = Mux(take_token, spent, refill)
-        m.d.sync += level.eq(Mux(after > self.rate_capacity, self.rate_capacity, after))
+        m.d.sync += level.eq(Mux(take_token, Mux(spent > cap, cap, spent),
+                                 Mux(refill > cap, cap, refill)))
 
+        # The late comparisons meet the early checks in a single gate.
+        early_ok = checked & has_token & ~s1_qty_bad & ~no_ref
+        late_ok = ~outside & (s1_skip_notional | ~over_notional)
         failed = Signal(REASON_BITS)
         m.d.comb += [
             failed[TripReason.RATE.bit_length() - 1].eq(~has_token),
@@ -177,11 +184,11 @@ class EgressGate(wiring.Component):
         m.d.sync += [
             self.verdict.fresh.eq(s1_valid),
             self.verdict.checked.eq(checked),
-            self.verdict.passed.eq(checked & (failed == 0)),
+            self.verdict.passed.eq(early_ok & late_ok),
             self.verdict.host.eq(s1_host),
             self.verdict.failed.eq(failed),
         ]
-        self._queue(m, s1, checked & (failed == 0), queued)
+        self._queue(m, s1, early_ok & late_ok, queued)
         return m
 
     def _queue(self, m, order, push, queued):
@@ -201,7 +208,7 @@ class EgressGate(wiring.Component):
                     slots[i].eq(Mux(pop, shifted, slots[i])),
                     valid[i].eq(kept > i),
                 ]
-        m.d.sync += queued.eq(kept + push)
+        m.d.sync += queued.eq(Mux(push, kept + 1, kept))
 
     def _epochs(self, m):
         """A counter that moves whenever collar_bp changes or the switch is reset; a reference

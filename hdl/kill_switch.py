@@ -14,6 +14,7 @@ from amaranth.lib.wiring import In, Out
 from hdl.book_top import BookTop
 from hdl.egress_gate import EgressGate
 from hdl.layouts import OrderIntent, OrderSide, amaranth_enum
+from hdl.position_table import LATENCY as FILL_LATENCY
 from hdl.position_table import PositionTable
 from host.model.kill_switch import LIMIT_BITS, REASON_BITS, EventKind, TripReason
 
@@ -25,7 +26,7 @@ MODEL_TIME: dict[str, tuple[int, str]] = {
     "order": (2, "an order accepted in cycle t (judged in t+1)"),
     "strobe": (1, "a `heartbeat`, `kill`, `clear`, `arm`, or ACK/REJECT `event` strobed in "
                   "cycle t"),
-    "fill": (3, "a FILL `event` strobed in cycle t"),
+    "fill": (FILL_LATENCY, "a FILL `event` strobed in cycle t"),
     "kill_pin": (2, "the kill pin changing in cycle t (two synchronising flip-flops)"),
     "limit": (LIMIT_DELAY, "a limit written in cycle t"),
     "book": (4, "a `book` update in cycle t (orders accepted from t+2 on see it)"),

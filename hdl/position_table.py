@@ -1,8 +1,9 @@
 """Per-market net positions from the fills the host reports, and whether any is over its limit.
 
-A fill strobed in cycle s is read-modified-written over cycles s+1 and s+2 (a fill to the same
-market in the next cycle takes the new value by forwarding), and its verdict (`over`) is
-valid in cycle s+3: the fill's model time in hdl/kill_switch.py.
+Fills are off the order path, so they take the cycles timing wants. A fill strobed in cycle s
+is read in s+1 (block RAM), registered in s+2, added in s+3, compared and written back in s+4,
+and its verdict (`over`) is valid in s+5: the fill's model time in hdl/kill_switch.py. Fills
+to the same market in consecutive cycles see each other through forwarding.
 
 Each entry carries the reset generation it was written in; an entry from before the last reset
 reads as position 0, not over. So a reset empties the table at once, with no sweep.
@@ -16,6 +17,7 @@ from amaranth.lib.wiring import In, Out
 from hdl.book_top import MARKETS
 
 GEN_BITS = 16
+LATENCY = 5  # cycles from the strobe to `over`
 
 PositionEntry = data.StructLayout({
     "position": signed(64),
@@ -23,12 +25,21 @@ PositionEntry = data.StructLayout({
     "gen": GEN_BITS,
 })
 
+Fill = data.StructLayout({
+    "valid": 1,
+    "market": 8,
+    "delta": signed(33),
+    "position": signed(64),  # after the fill, from stage 4 on
+    "over": 1,  # from stage 5 on
+    "old_over": 1,  # from stage 4 on
+})
+
 
 class PositionTable(wiring.Component):
     """`fill` strobes a fill of `qty` lots in `market` (`buy`: adds, else subtracts).
 
     `max_position` must hold the limit of the fill's model time one cycle early (in cycle
-    s+2). `over` pulses in cycle s+3 when the fill left its market beyond +-max_position;
+    s+4). `over` pulses in cycle s+5 when the fill left its market beyond +-max_position;
     `any_over` says whether any market was left over its limit by its latest fill.
     """
 
@@ -44,7 +55,7 @@ class PositionTable(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.table = table = Memory(shape=PositionEntry, depth=MARKETS, init=[])
-        read = table.read_port(domain="comb")
+        read = table.read_port()
         write = table.write_port()
 
         rst = ResetSignal()
@@ -52,58 +63,58 @@ class PositionTable(wiring.Component):
         gen = Signal(GEN_BITS, reset_less=True, init=1)
         m.d.sync += [rst_prev.eq(rst), gen.eq(gen + (rst & ~rst_prev))]
 
-        # s+1: read, forward, add.
-        f1_valid = Signal()
-        f1_market = Signal(8)
-        f1_delta = Signal(signed(33))
+        stage = [None] + [Signal(Fill, name=f"stage{i}") for i in range(1, 7)]
         m.d.sync += [
-            f1_valid.eq(self.fill),
-            f1_market.eq(self.market),
-            f1_delta.eq(Mux(self.buy, self.qty, -self.qty)),
+            stage[1].valid.eq(self.fill),
+            stage[1].market.eq(self.market),
+            stage[1].delta.eq(Mux(self.buy, self.qty, -self.qty)),
         ]
-        f2_valid = Signal()
-        f2_market = Signal(8)
-        f2_position = Signal(signed(64))
-        f2_old_over = Signal()
-        f2_over = Signal()  # combinational, in s+2
+        for i in (2, 3, 5, 6):
+            m.d.sync += stage[i].eq(stage[i - 1])
+        m.d.comb += read.addr.eq(stage[1].market)
+        stored = Signal(PositionEntry)
+        m.d.sync += stored.eq(read.data)  # s+2: nothing between the RAM and this register
 
-        m.d.comb += read.addr.eq(f1_market)
-        current = read.data.gen == gen
-        forward = f2_valid & (f2_market == f1_market)
-        old_position = Mux(forward, f2_position, Mux(current, read.data.position, 0))
-        old_over = Mux(forward, f2_over, current & read.data.over)
+        # s+3: the position before this fill, from the latest of the fills still in flight.
+        over_now = Signal()  # stage 4's verdict, in this cycle
+        current = stored.gen == gen
+        old_position = Mux(current, stored.position, 0)
+        old_over = current & stored.over
+        for i in (6, 5, 4):  # the later the stage, the older the fill: newest applied last
+            hit = stage[i].valid & (stage[i].market == stage[3].market)
+            old_position = Mux(hit, stage[i].position, old_position)
+            old_over = Mux(hit, over_now if i == 4 else stage[i].over, old_over)
         m.d.sync += [
-            f2_valid.eq(f1_valid),
-            f2_market.eq(f1_market),
-            f2_position.eq(old_position + f1_delta),
-            f2_old_over.eq(old_over),
+            stage[4].valid.eq(stage[3].valid),
+            stage[4].market.eq(stage[3].market),
+            stage[4].position.eq(old_position + stage[3].delta),
+            stage[4].old_over.eq(old_over),
         ]
 
-        # s+2: compare with the limit, write back.
+        # s+4: compare with the limit and write back.
         limit = self.max_position
-        m.d.comb += f2_over.eq((f2_position > limit) | (f2_position + limit < 0))
+        position = stage[4].position
+        m.d.comb += over_now.eq((position > limit) | (position + limit < 0))
         entry = Signal(PositionEntry)
         m.d.comb += [
-            entry.position.eq(f2_position),
-            entry.over.eq(f2_over),
+            entry.position.eq(position),
+            entry.over.eq(over_now),
             entry.gen.eq(gen),
-            write.addr.eq(f2_market),
+            write.addr.eq(stage[4].market),
             write.data.eq(entry),
-            write.en.eq(f2_valid),
+            write.en.eq(stage[4].valid),
         ]
-        f3_valid = Signal()
-        f3_over = Signal()
-        f3_old_over = Signal()
-        m.d.sync += [f3_valid.eq(f2_valid), f3_over.eq(f2_over), f3_old_over.eq(f2_old_over)]
+        m.d.sync += stage[5].over.eq(over_now)
 
-        # s+3: the verdict, and the count of markets over their limit.
+        # s+5: the verdict, and the count of markets over their limit.
         count = Signal(range(MARKETS + 1))
-        with m.If(f3_valid & f3_over & ~f3_old_over):
+        f = stage[5]
+        with m.If(f.valid & f.over & ~f.old_over):
             m.d.sync += count.eq(count + 1)
-        with m.Elif(f3_valid & ~f3_over & f3_old_over):
+        with m.Elif(f.valid & ~f.over & f.old_over):
             m.d.sync += count.eq(count - 1)
         m.d.comb += [
-            self.over.eq(f3_valid & f3_over),
+            self.over.eq(f.valid & f.over),
             self.any_over.eq(count != 0),
         ]
         return m

@@ -138,7 +138,7 @@ class Traffic:
         self.refs: dict[tuple[int, int], int] = {}  # (market, side) -> last price sent
         self.positions = [0] * MARKETS_USED
         self.plan: deque[tuple] = deque()
-        self.next_heartbeat = 0
+        self.next_heartbeat = 1500  # the first one late: the watchdog fires at least once
         self.pin_until = -1
         self.limits = Limits()
 
@@ -210,7 +210,7 @@ class Traffic:
             return self.plan.popleft()
         timeout = self.limits.heartbeat_timeout
         if now >= self.next_heartbeat:
-            late = r.random() < 0.08
+            late = r.random() < 0.12
             gap = max(1, timeout or 500)
             self.next_heartbeat = now + (r.randint(gap + gap // 2, 3 * gap) if late
                                          else r.randint(1, max(1, gap - 20)))
@@ -226,6 +226,9 @@ class Traffic:
         roll = r.random()
         if roll < 0.006:
             return ("event", int(r.choice([EventKind.ACK, EventKind.REJECT])), 0, 1, 0)
+        if roll < 0.0062:  # a run of rejects, as a venue outage would cause
+            self.plan.extend([("event", int(EventKind.REJECT), 0, 1, 0)] * r.randint(2, 5))
+            return None
         if roll < 0.010:
             return self._fill()
         if roll < 0.0106:
