@@ -3,6 +3,7 @@ drives, as one design for the link bench and the host-in-the-loop integration te
 
 from amaranth import Cat, Module, Signal
 from amaranth.lib import stream, wiring
+from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from hdl.book_top import BookTop
@@ -11,12 +12,14 @@ from hdl.control_engine import ControlEngine
 from hdl.frame_codec.frame_receiver import FrameReceiver
 from hdl.frame_codec.frame_sender import FrameSender
 from hdl.host_order_source import HostOrderSource
+from hdl.kill_switch import KillSwitch
 from hdl.layouts import OrderIntent
 from hdl.register_bank import RegisterBank
 from hdl.tob_placeholder import TobPlaceholder
 from hdl.uart_rx import UartRx
 from hdl.uart_tx import UartTx
 from host.fpga.registers import MAGIC, REGISTERS, VERSION_WORD
+from host.model.kill_switch import LIMIT_BITS
 
 
 class ControlTop(wiring.Component):
@@ -26,7 +29,8 @@ class ControlTop(wiring.Component):
     - `book`: top-of-book updates (the kill switch's collar, and the `tob_*` registers
       through a placeholder store until the book stage provides its read port).
     - `pipeline`: order intents from the trigger stage; `orders`: what leaves the egress
-      gate, pipeline and host orders together.
+      gate (hdl/kill_switch.py), pipeline and host orders together.
+    - `kill_pin`: the board's kill input; `armed`: the switch's state, for an LED.
     - `build_id`: the value of `id_build` (default: a hash of the gateware sources).
     """
 
@@ -96,6 +100,7 @@ class ControlTop(wiring.Component):
 
     def _gate(self, m, bank):
         m.submodules.host_order = host = HostOrderSource()
+        m.submodules.kill_switch = ks = KillSwitch()
         m.d.comb += [
             host.market.eq(bank.order_market),
             host.side.eq(bank.order_side),
@@ -103,14 +108,41 @@ class ControlTop(wiring.Component):
             host.qty.eq(bank.order_qty),
             host.client_id.eq(bank.order_client_id),
             host.send.eq(bank.order_send),
+            host.timestamp.eq(ks.cycle),
             bank.order_sent.eq(host.sent),
             bank.order_overruns.eq(host.overruns),
         ]
-        # Until the kill switch is merged: pipeline and host orders go straight out.
-        m.d.comb += [host.o.ready.eq(self.orders.ready & ~self.pipeline.valid)]
-        with m.If(self.pipeline.valid):
-            m.d.comb += [self.orders.valid.eq(1), self.orders.payload.eq(self.pipeline.payload),
-                         self.pipeline.ready.eq(self.orders.ready)]
-        with m.Else():
-            m.d.comb += [self.orders.valid.eq(host.o.valid),
-                         self.orders.payload.eq(host.o.payload)]
+        wiring.connect(m, host.o, ks.host)
+        wiring.connect(m, wiring.flipped(self.pipeline), ks.pipeline)
+        wiring.connect(m, ks.o, wiring.flipped(self.orders))
+        m.d.comb += [ks.book.valid.eq(self.book.valid), ks.book.payload.eq(self.book.payload)]
+
+        event = bank.ks_event_value
+        kill_pin = Signal()
+        m.submodules.kill_pin_sync = FFSynchronizer(self.kill_pin, kill_pin)
+        m.d.comb += [
+            ks.kill_pin.eq(self.kill_pin),
+            ks.heartbeat.eq(bank.ks_heartbeat),
+            ks.kill.eq(bank.ks_kill),
+            ks.clear.eq(bank.ks_reasons_clear),
+            ks.clear_mask.eq(bank.ks_reasons_mask),
+            ks.arm.eq(bank.ks_arm),
+            ks.arm_value.eq(bank.ks_arm_value),
+            ks.event.eq(bank.ks_event),
+            ks.event_kind.eq(event.kind),
+            ks.event_side.eq(event.side),
+            ks.event_market.eq(event.market),
+            ks.event_qty.eq(bank.ks_event_qty),
+            *(getattr(ks, name).eq(getattr(bank, f"ks_{name}")) for name in LIMIT_BITS),
+            bank.ks_state.armed.eq(ks.armed),
+            bank.ks_state.kill_pin.eq(kill_pin),
+            bank.ks_state.arm_pending.eq(ks.arm_pending),
+            bank.ks_reasons.eq(ks.reasons),
+            bank.ks_trip_time.eq(ks.trip_time),
+            bank.ks_cycle.eq(ks.cycle),
+            bank.ks_passed.eq(ks.passed),
+            bank.ks_dropped_pipeline.eq(ks.dropped_pipeline),
+            bank.ks_dropped_host.eq(ks.dropped_host),
+            bank.ks_arm_failures.eq(ks.arm_failures),
+            self.armed.eq(ks.armed),
+        ]

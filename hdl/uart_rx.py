@@ -40,7 +40,9 @@ class UartRx(wiring.Component):
         m.d.sync += [self.o.valid.eq(0), self.framing_error.eq(0)]
         with m.FSM():
             with m.State("IDLE"), m.If(~line):
-                m.d.sync += timer.eq(self.divisor // 2 - 1)
+                # The start edge is seen 2 to 3 cycles late (the synchroniser, then this
+                # state); count so the check falls within a cycle of the start bit's middle.
+                m.d.sync += timer.eq((self.divisor - 3) // 2)
                 m.next = "START"
             with m.State("START"):
                 with m.If(timer != 0):

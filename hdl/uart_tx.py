@@ -12,7 +12,7 @@ class UartTx(wiring.Component):
     (1), every bit `divisor` cycles long; bytes go back to back when `i` keeps up.
 
     `divisor` is the clock frequency over the baud rate (see hdl.uart_baud.divisor_for): 868
-    for 115200 baud and 33 for 3 Mbaud at the ECPIX-5's 100 MHz; the benches use 8.
+    for 115200 baud and 33 for 3 Mbaud at the ECPIX-5's 100 MHz; the benches use 4.
     """
 
     i: In(stream.Signature(8))

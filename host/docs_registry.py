@@ -12,6 +12,7 @@ GENERATORS = (
     "host.wire.docgen",
     "host.model.counters_doc",
     "host.model.kill_switch_doc",
+    "host.fpga.docgen",
 )
 
 

@@ -14,8 +14,9 @@ from host.fpga.errors import (
     LinkTimeout,
     ReadOnly,
     UnknownRegister,
+    ValueOutOfRange,
 )
-from host.fpga.interface import FpgaInterface, KillSwitchLimits
+from host.fpga.interface import FpgaInterface, Limits
 from host.fpga.serial_backend import SerialBackend
 
 
@@ -76,13 +77,14 @@ def test_reads_and_writes_values_by_name():
     fpga.write("order_price", -123456789012)
     assert fpga.read("order_price") == -123456789012
     assert fpga.read("order_price_hi") == 0xFFFF_FFE3
-    limits = KillSwitchLimits(max_qty=10, max_notional=1 << 40, rate_tokens=5)
+    limits = Limits(max_qty=10, max_notional=1 << 40, rate_tokens=5)
     fpga.configure(limits)
     assert fpga.limits() == limits
     with pytest.raises(UnknownRegister):
         fpga.read("no_such_register")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueOutOfRange) as too_big:
         fpga.write("ks_rate_tokens", 1 << 16)
+    assert too_big.value.reason == "value_range"
 
 
 def test_read_many_batches_past_the_batch_limit():

@@ -73,7 +73,12 @@ def _kill(fpga: FpgaInterface, args) -> int:
 def _regs(fpga: FpgaInterface, args) -> int:
     for item in args.write:
         name, _, value = item.partition("=")
-        fpga.write(name.strip(), int(value, 0))
+        try:
+            number = int(value, 0)
+        except ValueError:
+            print(f"tickwire fpga: --write {item!r} is not NAME=INTEGER", file=sys.stderr)
+            return 2
+        fpga.write(name.strip(), number)
     names = args.names or [w.name for w in REGISTERS.words]
     values = fpga.read_many(names)
     for name in names:

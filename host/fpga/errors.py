@@ -61,6 +61,12 @@ class UnknownRegister(FpgaError, KeyError):
     reason = "unknown_register"
 
 
+class ValueOutOfRange(FpgaError, ValueError):
+    """A value that does not fit its register (width and signedness as declared)."""
+
+    reason = "value_range"
+
+
 class IncompatibleDevice(FpgaError):
     """The board is not a tickwire control link, or carries another register map."""
 

@@ -19,13 +19,13 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
-from enum import IntEnum
 from typing import Protocol
 
 from host.fpga import protocol as p
-from host.fpga.errors import ArmRefused, UnknownRegister
+from host.fpga.errors import ArmRefused, UnknownRegister, ValueOutOfRange
 from host.fpga.registers import ALL_REASONS, REGISTERS, TRIP_REASONS
 from host.fpga.regmap import WORD_BITS
+from host.model import kill_switch as ks_model
 
 WORD_MASK = (1 << WORD_BITS) - 1
 
@@ -39,29 +39,12 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-class EventKind(IntEnum):
-    """Order events the host reports to the kill switch (`ks_event.kind`)."""
-
-    ACK = 1
-    REJECT = 2
-    FILL = 3
+Limits = ks_model.Limits  # the kill switch's limits, one `ks_` register each
+EventKind = ks_model.EventKind
 
 
-@dataclass(frozen=True)
-class KillSwitchLimits:
-    """The kill-switch limits, one per `ks_` config register; 0 disables a check."""
-
-    heartbeat_timeout: int = 0
-    rate_tokens: int = 0
-    rate_window: int = 0
-    max_qty: int = 0
-    max_notional: int = 0
-    collar_bp: int = 0
-    max_rejects: int = 0
-    max_position: int = 0
-
-    def registers(self) -> dict[str, int]:
-        return {f"ks_{f.name}": getattr(self, f.name) for f in fields(self)}
+def limit_registers(limits: Limits) -> dict[str, int]:
+    return {f"ks_{f.name}": getattr(limits, f.name) for f in fields(limits)}
 
 
 def reason_names(bits: int) -> frozenset[str]:
@@ -79,6 +62,7 @@ class KillSwitchStatus:
     dropped_pipeline: int
     dropped_host: int
     arm_failures: int
+    arm_pending: bool
 
     @property
     def reasons(self) -> frozenset[str]:
@@ -161,7 +145,10 @@ class FpgaInterface:
             with self._lock:
                 self.backend.write_word(REGISTERS.word[name].address, value & WORD_MASK)
             return
-        raw = declared.to_raw(value)
+        try:
+            raw = declared.to_raw(value)
+        except ValueError as error:
+            raise ValueOutOfRange(str(error)) from None
         with self._lock:
             for part, word in enumerate(REGISTERS.words_of(name)):
                 self.backend.write_word(word.address, (raw >> (WORD_BITS * part)) & WORD_MASK)
@@ -173,12 +160,12 @@ class FpgaInterface:
 
     # -- the kill switch ---------------------------------------------------------------------
 
-    def configure(self, limits: KillSwitchLimits) -> None:
-        self.write_many(limits.registers())
+    def configure(self, limits: Limits) -> None:
+        self.write_many(limit_registers(limits))
 
-    def limits(self) -> KillSwitchLimits:
-        values = self.read_many(KillSwitchLimits().registers())
-        return KillSwitchLimits(**{k.removeprefix("ks_"): v for k, v in values.items()})
+    def limits(self) -> Limits:
+        values = self.read_many(limit_registers(Limits()))
+        return Limits(**{k.removeprefix("ks_"): v for k, v in values.items()})
 
     def heartbeat(self) -> None:
         self.write("ks_heartbeat", 0)
@@ -192,32 +179,18 @@ class FpgaInterface:
     def arm(self, nonce: int | None = None) -> KillSwitchStatus:
         """Clear every reason, then write a nonce and its complement. Raises ArmRefused if a
         reason is still present after the clear (a held kill pin, say) or the switch did not
-        arm.
-
-        If an earlier host left a lone nonce written (it died between the two writes), the
-        switch takes our nonce as the wrong complement and our complement as a new nonce; with
-        no reason present that is the only way the pair can fail, and one more write of our
-        nonce, the complement of what is now pending, completes the sequence.
-        """
+        arm. A sequence an earlier host left half done (`arm_pending`) is ended first, by one
+        write that the switch counts as an arm failure."""
         with self._lock:
+            if self.status().arm_pending:
+                self.write("ks_arm", 0)
             self.clear()
             reasons = self.read("ks_reasons")
             if reasons:
                 raise ArmRefused(f"trip reasons still present: {sorted(reason_names(reasons))}",
                                  why="reasons_present", reasons=reasons)
             nonce = secrets.randbits(32) if nonce is None else nonce
-            try:
-                return self.arm_steps(nonce, ~nonce & WORD_MASK)
-            except ArmRefused as refused:
-                if refused.reasons:
-                    raise
-            self.write("ks_arm", nonce)
-            status = self.status()
-            if not status.armed:
-                raise ArmRefused("the arm sequence did not arm the switch", why="not_armed",
-                                 reasons=status.reason_bits)
-            self._last_trip = None
-            return status
+            return self.arm_steps(nonce, ~nonce & WORD_MASK)
 
     def arm_steps(self, first: int, second: int) -> KillSwitchStatus:
         """The raw two-step arm writes; ArmRefused unless the switch ends up armed."""
@@ -238,7 +211,7 @@ class FpgaInterface:
         packed = 0
         for f, v in zip(event.fields, (int(kind), int(side), market), strict=True):
             if not 0 <= v < 1 << f.width:
-                raise ValueError(f"ks_event.{f.name} = {v} does not fit {f.width} bits")
+                raise ValueOutOfRange(f"ks_event.{f.name} = {v} does not fit {f.width} bits")
             packed |= v << f.lsb
         with self._lock:
             self.write("ks_event_qty", qty)
@@ -259,6 +232,7 @@ class FpgaInterface:
         return KillSwitchStatus(
             armed=bool(v["ks_state"] >> bit["armed"] & 1),
             kill_pin=bool(v["ks_state"] >> bit["kill_pin"] & 1),
+            arm_pending=bool(v["ks_state"] >> bit["arm_pending"] & 1),
             reason_bits=v["ks_reasons"], trip_time=v["ks_trip_time"], cycle=v["ks_cycle"],
             passed=v["ks_passed"], dropped_pipeline=v["ks_dropped_pipeline"],
             dropped_host=v["ks_dropped_host"], arm_failures=v["ks_arm_failures"])

@@ -50,7 +50,7 @@ class NoneBackend:
             "id_version": lambda: VERSION_WORD,
             "id_map_hash": lambda: REGISTERS.digest,
             "id_build": lambda: 0,
-            "ks_state": lambda: int(status().armed),
+            "ks_state": lambda: int(status().armed) | int(status().arm_pending) << 2,
             "ks_reasons": lambda: int(status().reasons),
             "ks_trip_time": lambda: status().trip_time,
             "ks_cycle": self.clock,

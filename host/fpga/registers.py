@@ -11,28 +11,22 @@ from __future__ import annotations
 from host.fpga.protocol import PROTOCOL_VERSION
 from host.fpga.regmap import BitField, Group, RegisterMap, counters, ro, rw, w1c, w1p
 from host.model import counters as model_counters
+from host.model.kill_switch import ALL_REASONS as ALL_TRIP_REASONS
+from host.model.kill_switch import LIMIT_DOCS, REASON_BITS, TripReason
 
 MAGIC = 0x4C43_5754  # "TWCL" read as little-endian bytes: a tickwire control link
 VERSION_MAJOR = 1
 VERSION_MINOR = 0
 VERSION_WORD = VERSION_MINOR | VERSION_MAJOR << 8 | PROTOCOL_VERSION << 16
 
-# Trip reasons: bit positions of `ks_reasons`. The kill switch (hdl/kill_switch.py and its
-# model in host/model/kill_switch.py) sets them.
-TRIP_REASONS: tuple[tuple[str, str], ...] = (
-    ("manual", "A host write of `ks_kill`."),
-    ("pin", "The board's kill input pin."),
-    ("heartbeat", "No `ks_heartbeat` write within `ks_heartbeat_timeout` cycles."),
-    ("rate", "More orders than `ks_rate_tokens` in `ks_rate_window` cycles."),
-    ("qty", "An order's quantity over `ks_max_qty`."),
-    ("notional", "An order's price times quantity over `ks_max_notional`."),
-    ("collar", "An order's price outside the collar around the top of book."),
-    ("rejects", "`ks_max_rejects` consecutive rejects reported by the host."),
-    ("position", "A market's net position over `ks_max_position`."),
-)
-REASON_FIELDS = tuple(BitField(name, bit, 1, doc)
-                      for bit, (name, doc) in enumerate(TRIP_REASONS))
-ALL_REASONS = (1 << len(TRIP_REASONS)) - 1
+# Trip reasons: the bits of `ks_reasons`, as host/model/kill_switch.py declares them.
+TRIP_REASONS: tuple[tuple[str, str], ...] = tuple(
+    (reason.name.lower(), reason.doc) for reason in TripReason)
+REASON_FIELDS = tuple(BitField(name, reason.bit_length() - 1, 1, doc)
+                      for (name, doc), reason in zip(TRIP_REASONS, TripReason, strict=True))
+ALL_REASONS = int(ALL_TRIP_REASONS)
+_LIMIT_UNITS = {"heartbeat_timeout": "cycles", "rate_window": "cycles", "max_qty": "lots",
+                "max_notional": "ticks x lots", "collar_bp": "bp", "max_position": "lots"}
 
 ID = Group("id", 0x000, "Identity: what design and map the board carries, and a scratch "
            "register for link tests.", (
@@ -56,19 +50,10 @@ LINK = Group("link", 0x010, "Control-link statistics.", counters("link", (
     ("replays", "Duplicate sequence numbers answered from the saved response."),
 )))
 
-KS_CONFIG = Group("ks_config", 0x020, "Kill-switch limits. A limit of 0 disables its check.", (
-    rw("ks_heartbeat_timeout", 32, "Cycles allowed between two heartbeat writes.",
-       unit="cycles"),
-    rw("ks_rate_tokens", 16, "Orders allowed per rate window (token bucket size)."),
-    rw("ks_rate_window", 32, "Cycles per rate window; the bucket refills once per window.",
-       unit="cycles"),
-    rw("ks_max_qty", 32, "Largest quantity of one order.", unit="lots"),
-    rw("ks_max_notional", 64, "Largest price times quantity of one order.",
-       unit="ticks x lots"),
-    rw("ks_collar_bp", 16, "Collar half-width around the top of book.", unit="bp"),
-    rw("ks_max_rejects", 16, "Consecutive rejects that trip the switch."),
-    rw("ks_max_position", 32, "Largest absolute net position in any market.", unit="lots"),
-))
+KS_CONFIG = Group("ks_config", 0x020, "Kill-switch limits (docs/risk-rules.md). All zero, "
+                  "the reset state, lets no order through.", tuple(
+    rw(f"ks_{name}", bits, doc, unit=_LIMIT_UNITS.get(name, ""))
+    for name, (bits, doc) in LIMIT_DOCS.items()))
 
 KS_CONTROL = Group("ks_control", 0x030, "Kill-switch commands and host events.", (
     w1p("ks_heartbeat", 0, "The host is alive: restarts the heartbeat watchdog."),
@@ -85,9 +70,11 @@ KS_CONTROL = Group("ks_control", 0x030, "Kill-switch commands and host events.",
 KS_STATUS = Group("ks_status", 0x040, "Kill-switch state and gate counters.", (
     ro("ks_state", 32, "Switch state.", fields=(
         BitField("armed", 0, 1, "1 while orders may pass."),
-        BitField("kill_pin", 1, 1, "The kill input pin as sampled."))),
-    w1c("ks_reasons", 32, "Trip reasons latched since the last clear; write ones to clear.",
-        fields=REASON_FIELDS),
+        BitField("kill_pin", 1, 1, "The kill input pin, as the board's top sees it."),
+        BitField("arm_pending", 2, 1, "A nonce waits for its complement: one more `ks_arm` "
+                 "write, of any value, ends that sequence (as a failure)."))),
+    w1c("ks_reasons", REASON_BITS, "Trip reasons latched since the last clear; write ones to "
+        "clear those whose condition has gone.", fields=REASON_FIELDS),
     ro("ks_trip_time", 64, "Cycle of the first trip since the last arm.", unit="cycles"),
     ro("ks_cycle", 64, "Free-running cycle counter (the switch's timestamp).", unit="cycles"),
     *counters("ks", (

@@ -51,6 +51,7 @@ async def stand_in_feed(dut) -> None:
 @cocotb.test(timeout_time=20, timeout_unit="sec")
 async def bridge_a_host_to_the_design(dut):
     Clock(dut.clk, CLOCK_NS, unit="ns", impl="gpi").start()
+    dut.rx.value = 1  # an idle line: low would be a start bit
     dut.kill_pin.value = 0
     dut.book__valid.value = 0
     dut.pipeline__valid.value = 0
