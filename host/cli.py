@@ -44,6 +44,12 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(args.packets)
 
 
+def _fpga(args: argparse.Namespace) -> int:
+    from host.fpga import cli
+
+    return cli.run(args)
+
+
 def _bench(args: argparse.Namespace) -> int:
     return importlib.import_module(BENCH_TARGETS[args.target][0]).run(args)
 
@@ -81,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     venue = sub.add_parser("venue", help="run the local Purple Flea venue (docs/venue.md)")
     command.add_venue_arguments(venue)
     venue.set_defaults(func=_venue)
+    from host.fpga import cli as fpga_cli
+
+    fpga = sub.add_parser("fpga", help="read the board's kill switch and registers, arm, kill")
+    fpga_cli.add_arguments(fpga)
+    fpga.set_defaults(func=_fpga)
     return parser
 
 

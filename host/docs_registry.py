@@ -11,6 +11,8 @@ import importlib
 GENERATORS = (
     "host.wire.docgen",
     "host.model.counters_doc",
+    "host.model.kill_switch_doc",
+    "host.fpga.docgen",
 )
 
 
