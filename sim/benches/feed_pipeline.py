@@ -1,6 +1,8 @@
 """Bench: FeedPipeline (parser, book table, trigger) against host.model.pipeline, or with
 TICKWIRE_PIPE_FRAMED=1 the whole Pipeline (header filter first) against host.model's frame
-filter and pipeline, fed Ethernet frames with every kind of frame damage as well.
+filter and pipeline, fed Ethernet frames with every kind of frame damage as well. With
+TICKWIRE_PIPE_GATED=1 the top is hdl.core.Core: the kill switch is given wide limits and armed
+first, and every intent must pass its egress gate.
 
 Random consistent market data for 256 markets, with faults (lost and duplicated packets,
 out-of-range values) and malformed payloads (truncated, lying lengths, unknown templates,
@@ -141,6 +143,37 @@ def minimum_frames(rng: random.Random, count: int) -> list[bytes]:
     return [frame_of(b"", rng)[0][:60] for _ in range(count)]
 
 
+async def arm_wide_open(dut) -> None:
+    """Limits no intent of the bench can break (0 turns the watchdog, the rate bucket and the
+    reject run off), then clear the reset trip and arm with a nonce and its complement."""
+    limits = {"heartbeat_timeout": 0, "rate_tokens": 0, "rate_window": 0,
+              "max_qty": (1 << 31) - 1, "max_notional": (1 << 64) - 1, "collar_bp": 65535,
+              "max_rejects": 0, "max_position": (1 << 31) - 1}
+    for name, value in limits.items():
+        getattr(dut, name).value = value
+    for name in ("host__valid", "kill_pin", "heartbeat", "kill", "clear", "arm"):
+        getattr(dut, name).value = 0
+    dut.event.value = 0
+    await ClockCycles(dut.clk, 10)
+    nonce = 0x5EED1234
+    for name, value in (("clear", None), ("arm", nonce), ("arm", ~nonce & 0xFFFFFFFF)):
+        await FallingEdge(dut.clk)
+        if value is None:
+            dut.clear_mask.value = (1 << len(dut.clear_mask)) - 1
+        else:
+            dut.arm_value.value = value
+        getattr(dut, name).value = 1
+        await FallingEdge(dut.clk)
+        getattr(dut, name).value = 0
+    await ClockCycles(dut.clk, 4)
+    assert dut.armed.value == 1, f"the kill switch did not arm: reasons {dut.reasons.value}"
+
+
+def _read(handle) -> int:
+    value = handle.value
+    return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
+
+
 def _signed(value: int, bits: int = 32) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
@@ -209,6 +242,9 @@ async def pipeline_matches_model(dut):
         dut.dst_port.value = FEED_PORT
     await ClockCycles(dut.clk, 3)
     dut.rst.value = 0
+    gated = _env("GATED", 0) == 1
+    if gated:
+        await arm_wide_open(dut)
     for market, rule in rules:
         await FallingEdge(dut.clk)
         dut.rule_write.value = 1
@@ -261,7 +297,10 @@ async def pipeline_matches_model(dut):
     if framed:
         counters.update({"filter_" + name: value
                          for name, value in frame_filter.counters.items()})
-    got_counters = {name: getattr(dut, name).value.to_unsigned() for name in counters}
+    if gated:
+        counters.update({"passed": len(want_intents), "dropped_pipeline": 0, "reasons": 0,
+                         "armed": 1})
+    got_counters = {name: _read(getattr(dut, name)) for name in counters}
     assert got_counters == counters, f"counters: gateware {got_counters}, model {counters}"
     # Top-of-book changes, in order.
     assert len(got_tops) == len(want_tops), f"{len(got_tops)} top changes, model {len(want_tops)}"

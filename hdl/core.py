@@ -1,0 +1,51 @@
+"""The trading core: the receive pipeline with the kill switch's egress gate on its order path.
+
+Ethernet frames in; gated order intents out. The pipeline's top-of-book changes feed the
+gate's price collar. Every pipeline port except `o`, and every kill-switch port except the
+internal `pipeline` and `book` streams, appear here under their own names.
+"""
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In
+
+from hdl.kill_switch import KillSwitch
+from hdl.pipeline import Pipeline
+
+_INTERNAL = {"pipeline", "book"}
+
+
+class Core(wiring.Component):
+    def __init__(self, data_bytes: int, depth: int = 4, clock_hz: float = 156.25e6):
+        self._pipeline = Pipeline(data_bytes, depth, clock_hz)
+        self._kill_switch = KillSwitch()
+        pipe = self._pipeline.signature.members
+        gate = self._kill_switch.signature.members
+        members = {name: m for name, m in pipe.items() if name != "o"}
+        clash = set(members) & (set(gate) - _INTERNAL)
+        if clash:
+            raise AssertionError(f"pipeline and kill switch both have ports {sorted(clash)}")
+        members.update({name: m for name, m in gate.items() if name not in _INTERNAL})
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.pipeline = pipe = self._pipeline
+        m.submodules.kill_switch = gate = self._kill_switch
+        wiring.connect(m, pipe.o, gate.pipeline)
+        m.d.comb += [gate.book.valid.eq(pipe.top.valid), gate.book.payload.eq(pipe.top.payload)]
+        for sub in (pipe, gate):
+            for name, member in sub.signature.members.items():
+                if name in _INTERNAL and sub is gate or name == "o" and sub is pipe:
+                    continue
+                ours, theirs = getattr(self, name), getattr(sub, name)
+                if member.is_port:
+                    if member.flow == In:
+                        m.d.comb += theirs.eq(ours)
+                    else:
+                        m.d.comb += ours.eq(theirs)
+                elif member.flow == In:
+                    wiring.connect(m, wiring.flipped(ours), theirs)
+                else:
+                    wiring.connect(m, theirs, wiring.flipped(ours))
+        return m
