@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--packets", type=int, default=2000)
     demo.set_defaults(func=_demo)
     latency = sub.add_parser("latency", help="simulate the pipeline gateware at both widths "
-                                             "and print its tick-to-intent latency in cycles")
+                                             "and print its wire-to-order latency in cycles")
     latency.set_defaults(func=_latency)
     _add_bench(sub)
     from sim.venue import command
