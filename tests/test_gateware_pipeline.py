@@ -27,7 +27,7 @@ def test_8_bit_datapath_at_depth_one_matches_model_with_backpressure():
 
 def test_8_bit_core_wire_to_gated_order_latency():
     # The whole core: every intent must pass the armed kill switch's gate, inside the goal.
-    report = run_pipeline_bench(1, 100, ready=1.0, idle=0.0, gated=True)
+    report = run_pipeline_bench(1, 200, ready=1.0, idle=0.0, gated=True)
     assert report["input_stalls"] == 0
     assert report["intents"] > 0 and max(report["latencies"]) <= LATENCY_GOAL
     print(f"8-bit core: latency {sorted(set(report['latencies']))} cycles")

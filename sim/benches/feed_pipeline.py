@@ -38,6 +38,7 @@ from sim.book_stream import BookStream
 from sim.sample_feed import FEED_IP, FEED_PORT, GROUP_IP, NIC_MAC, VENUE_MAC
 
 MARKETS = 256
+VARIETY_PACKETS = 300
 
 
 def _env(name: str, default: float) -> float:
@@ -324,7 +325,10 @@ async def pipeline_matches_model(dut):
     dut._log.info("width %d: %d beats, %d ticks, %d top changes, %d intents, %d input stalls, "
                   "counters %s", width, len(beats), counters["ticks"], len(got_tops),
                   len(got_intents), stalls, counters)
-    assert counters["intents"] > 0 and counters["market_gaps"] > 0, "the stream is too tame"
+    if packets >= VARIETY_PACKETS:
+        # Long runs must have exercised the trigger and the gap handling; a short run (a
+        # latency measurement) may by chance lose no packet.
+        assert counters["intents"] > 0 and counters["market_gaps"] > 0, "the stream is too tame"
     report = {"width": width, "beats": len(beats), "cycles": cycle, "ticks": counters["ticks"],
               "intents": len(got_intents), "input_stalls": stalls, "latencies": latencies}
     if latencies:
