@@ -227,12 +227,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = args.data or binance.find_recording(binance.USDM_FILE)
+    path, problem = binance.locate_recording(args.data, binance.USDM_FILE)
     if path is None:
-        print(binance.missing_recording_message(binance.USDM_FILE))
-        return 2
-    if not path.is_file():
-        print(f"recording {path} not found")
+        print(problem)
         return 2
     replay = load(path, args.limit)
     print(report(replay, max(args.rounds, 1), check_agreement(replay)))

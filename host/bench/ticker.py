@@ -92,12 +92,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = args.data or binance.find_recording(binance.USDM_FILE)
+    path, problem = binance.locate_recording(args.data, binance.USDM_FILE)
     if path is None:
-        print(binance.missing_recording_message(binance.USDM_FILE))
-        return 2
-    if not path.is_file():
-        print(f"recording {path} not found")
+        print(problem)
         return 2
     print(report(path, load(path, args.limit), max(args.rounds, 1)))
     return 0

@@ -183,6 +183,17 @@ def find_recording(name: str) -> Path | None:
     return None
 
 
+def locate_recording(explicit: Path | None, name: str) -> tuple[Path | None, str]:
+    """A recording given on the command line, else found by name: (path, "") when it is
+    there, (None, why not) when it is not."""
+    if explicit is None:
+        found = find_recording(name)
+        return (found, "") if found else (None, missing_recording_message(name))
+    if not explicit.is_file():
+        return None, f"recording {explicit} not found"
+    return explicit, ""
+
+
 def missing_recording_message(name: str) -> str:
     places = ", ".join(str(p) for p in data_dir_candidates())
     return (f"recording {name} not found (looked in {places}); it lives in shared/data/ "
