@@ -7,8 +7,8 @@ internal `pipeline` and `book` streams, appear here under their own names.
 
 from amaranth import Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In
 
+from hdl.forward_ports import forward_ports
 from hdl.kill_switch import KillSwitch
 from hdl.pipeline import Pipeline
 
@@ -34,18 +34,6 @@ class Core(wiring.Component):
         m.submodules.kill_switch = gate = self._kill_switch
         wiring.connect(m, pipe.o, gate.pipeline)
         m.d.comb += [gate.book.valid.eq(pipe.top.valid), gate.book.payload.eq(pipe.top.payload)]
-        for sub in (pipe, gate):
-            for name, member in sub.signature.members.items():
-                if name in _INTERNAL and sub is gate or name == "o" and sub is pipe:
-                    continue
-                ours, theirs = getattr(self, name), getattr(sub, name)
-                if member.is_port:
-                    if member.flow == In:
-                        m.d.comb += theirs.eq(ours)
-                    else:
-                        m.d.comb += ours.eq(theirs)
-                elif member.flow == In:
-                    wiring.connect(m, wiring.flipped(ours), theirs)
-                else:
-                    wiring.connect(m, theirs, wiring.flipped(ours))
+        forward_ports(m, self, pipe, [n for n in pipe.signature.members if n != "o"])
+        forward_ports(m, self, gate, [n for n in gate.signature.members if n not in _INTERNAL])
         return m
