@@ -163,3 +163,30 @@ VenueEvent = (AuthOk | Subscribed | BookSnapshot | BookUpdate | Ticker | Trade |
               | OrderAck | OrderReject | Fill | Cancelled | CancelReject | VenueError | Pong)
 
 ORDER_EVENTS = (OrderAck, OrderReject, Fill, Cancelled, CancelReject)
+
+
+# What the venue reports over REST about the account: the ground truth for reconciliation.
+
+@dataclass(frozen=True, slots=True)
+class VenueOrder:
+    """One open order from `GET /api/v1/orders`."""
+
+    order_id: str
+    market: str
+    side: Side
+    order_type: OrderType
+    price: int | None
+    qty: int
+    filled: int
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
+class VenuePosition:
+    """One market from `GET /api/v1/positions`; `qty` is signed lots (long > 0)."""
+
+    market: str
+    qty: int
+    entry_price: Decimal | None
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
