@@ -11,6 +11,8 @@ BENCH_TARGETS = {
     "depth": ("host.bench.depth",
               "real USD-M depth stream: time to decision and whole message, per message"),
     "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
+    "roundtrip": ("host.bench.roundtrip", "order submit to ack over WebSocket to the local "
+                                          "venue, beside the websockets and kernel floors"),
     "venue": ("sim.venue.bench_cli", "the local venue's capacity: orders matched/s, messages "
                                      "published/s, WebSocket order round trip"),
 }
@@ -38,10 +40,16 @@ def _latency(args: argparse.Namespace) -> int:
     return pipeline_latency.main()
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from host import demo
+def _feed_demo(args: argparse.Namespace) -> int:
+    from host import feed_demo
 
-    return demo.run(args.packets)
+    return feed_demo.run(args.packets)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from host.daemon import demo
+
+    return demo.run(args)
 
 
 def _fpga(args: argparse.Namespace) -> int:
@@ -75,9 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     docs = sub.add_parser("docs", help="write the generated docs/ pages from their declarations")
     docs.add_argument("--check", action="store_true", help="fail if the file is stale")
     docs.set_defaults(func=_docs)
-    demo = sub.add_parser("demo", help="replay the built-in sample feed and summarise it")
-    demo.add_argument("--packets", type=int, default=2000)
+    from host.daemon import cli as daemon_cli
+    from host.daemon import demo as daemon_demo
+
+    daemon_cli.add_arguments(sub)
+    demo = sub.add_parser("demo", help="start the local venue and the daemon, trade for a "
+                                       "while, and summarise")
+    daemon_demo.configure(demo)
     demo.set_defaults(func=_demo)
+    feed_demo = sub.add_parser("feed-demo", help="replay the built-in sample feed and "
+                                                 "summarise it")
+    feed_demo.add_argument("--packets", type=int, default=2000)
+    feed_demo.set_defaults(func=_feed_demo)
     latency = sub.add_parser("latency", help="simulate the pipeline gateware at both widths "
                                              "and print its wire-to-order latency in cycles")
     latency.set_defaults(func=_latency)
