@@ -5,8 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from host.oms.order import Order
-from host.venue_client.events import (Cancelled, CancelReject, Fill, OrderAck, OrderReject,
-                                      OrderType, Side)
+from host.venue_client.events import (
+    Cancelled,
+    CancelReject,
+    Fill,
+    OrderAck,
+    OrderReject,
+    OrderType,
+    Side,
+)
 from host.venue_client.markets import MarketSpec, MarketTable
 
 MARKETS = MarketTable([MarketSpec("BTC-PERP", 0, "0.1", "0.001", 50),

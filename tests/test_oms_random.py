@@ -20,7 +20,7 @@ from host.oms import ClientIds, FillMismatch, IllegalTransition, Oms, OrderState
 from host.oms.position import Position
 from host.strategy.actions import PlaceOrder
 from host.venue_client.events import Fill, OrderType, Side
-from tests.oms_helpers import (MARKETS, ack, cancel_reject, cancelled, fill, reject)
+from tests.oms_helpers import MARKETS, ack, cancel_reject, cancelled, fill, reject
 
 MARKET_NAMES = ["BTC-PERP", "ETH-PERP"]
 

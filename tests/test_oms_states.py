@@ -10,7 +10,7 @@ import pytest
 from host.oms import ClientIds, IllegalTransition, Oms, OrderInput, OrderState
 from host.oms.states import DECLARATION, TABLE, TERMINAL, transition
 from host.strategy.actions import PlaceOrder
-from tests.oms_helpers import (BUY, MARKETS, ack, cancel_reject, cancelled, fill, reject)
+from tests.oms_helpers import BUY, MARKETS, ack, cancel_reject, cancelled, fill, reject
 
 S, In = OrderState, OrderInput
 ALL_PAIRS = list(itertools.product(OrderState, OrderInput))
@@ -23,7 +23,7 @@ def test_declaration_has_no_duplicates_and_terminal_states_only_loop():
         assert why
         if src in TERMINAL:
             assert dst is src, "nothing leaves a terminal state"
-    assert TERMINAL == {S.FILLED, S.CANCELLED, S.REJECTED}
+    assert {S.FILLED, S.CANCELLED, S.REJECTED} == TERMINAL
     assert ILLEGAL, "some inputs must be illegal"
 
 
