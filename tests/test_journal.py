@@ -7,8 +7,16 @@ import sqlite3
 
 import pytest
 
-from host.journal import (Journal, JournalClosed, JournalCorrupt, JournalLocked, NotAJournal,
-                          NotStarted, SchemaMismatch, SchemaTooNew)
+from host.journal import (
+    Journal,
+    JournalClosed,
+    JournalCorrupt,
+    JournalLocked,
+    NotAJournal,
+    NotStarted,
+    SchemaMismatch,
+    SchemaTooNew,
+)
 from host.journal.schema import SCHEMA_VERSION
 from host.oms import ClientIds, FillMismatch, IllegalTransition, Oms, OrderState
 from host.strategy.actions import PlaceOrder
