@@ -11,6 +11,8 @@ BENCH_TARGETS = {
     "depth": ("host.bench.depth",
               "real USD-M depth stream: time to decision and whole message, per message"),
     "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
+    "journal": ("host.journal.bench", "journal cost per order event: insert + commit on a "
+                                      "real SQLite file, WAL, synchronous NORMAL vs FULL"),
     "venue": ("sim.venue.bench_cli", "the local venue's capacity: orders matched/s, messages "
                                      "published/s, WebSocket order round trip"),
 }

@@ -2,6 +2,9 @@
 
 Every row written carries `seq`, one sequence across all tables (assigned by the journal in
 the order things happened), so a reader can merge the tables back into one history.
+No secondary indexes: every commit appends whole pages to the WAL, so each index would add a
+page to every write on the order path; recovery and status queries scan instead (once, at
+start-up). `orders` is WITHOUT ROWID, so an order is one b-tree entry, not a row plus a key.
 Times: `*_ns` columns named after the OMS fields are local monotonic ns (meaningful within
 one boot); `wall_ns` is `time.time_ns()` when the row was written; `venue_ts_ns` is the venue's.
 """
@@ -25,11 +28,12 @@ class Table:
     name: str
     doc: str
     columns: tuple[Column, ...]
-    indexes: tuple[str, ...] = ()
+    without_rowid: bool = False
 
     def ddl(self) -> list[str]:
         cols = ",\n  ".join(f"{c.name} {c.sql}" for c in self.columns)
-        return [f"CREATE TABLE {self.name} (\n  {cols}\n)", *self.indexes]
+        tail = " WITHOUT ROWID" if self.without_rowid else ""
+        return [f"CREATE TABLE {self.name} (\n  {cols}\n){tail}"]
 
 
 C = Column
@@ -70,8 +74,7 @@ TABLES: tuple[Table, ...] = (
         C("implicit_ack", "INTEGER NOT NULL", "1 if a fill arrived before any ack"),
         C("reason", "TEXT NOT NULL", "reject or cancel reason"),
         _WALL),
-        ("CREATE INDEX orders_live ON orders(state) "
-         "WHERE state IN ('pending', 'open', 'partial')",)),
+        without_rowid=True),
     Table("order_events", "Every state change, cancel reject and unknown-order event.", (
         _SEQ,
         C("order_id", "TEXT NOT NULL", "client order id"),
@@ -79,8 +82,7 @@ TABLES: tuple[Table, ...] = (
         C("old", "TEXT", "state before"),
         C("new", "TEXT", "state after"),
         C("reason", "TEXT NOT NULL", "the venue's reason, or `reconcile:...`"),
-        _NOW, _WALL),
-        ("CREATE INDEX order_events_order ON order_events(order_id)",)),
+        _NOW, _WALL)),
     Table("fills", "Every fill, with the market's position after it.", (
         _SEQ,
         C("order_id", "TEXT NOT NULL", "client order id"),
@@ -97,8 +99,7 @@ TABLES: tuple[Table, ...] = (
         C("pos_avg", "REAL NOT NULL", "position after: average entry, ticks"),
         C("pos_realized", "REAL NOT NULL", "position after: realised PnL, USDC"),
         C("pos_fees", "REAL NOT NULL", "position after: fees, USDC"),
-        _NOW, _WALL),
-        ("CREATE INDEX fills_market ON fills(market, seq)",)),
+        _NOW, _WALL)),
     Table("position_resets", "Positions set to the venue's by reconciliation.", (
         _SEQ,
         C("market", "TEXT NOT NULL", "market name"),
@@ -109,8 +110,7 @@ TABLES: tuple[Table, ...] = (
         C("pos_realized", "REAL NOT NULL", "realised PnL (ours, kept)"),
         C("pos_fees", "REAL NOT NULL", "fees (ours, kept)"),
         C("reason", "TEXT NOT NULL", "why"),
-        _NOW, _WALL),
-        ("CREATE INDEX position_resets_market ON position_resets(market, seq)",)),
+        _NOW, _WALL)),
     Table("risk_events", "Every risk trip, state change and denial the daemon journals.", (
         _SEQ,
         C("kind", "TEXT NOT NULL", "e.g. `trip`, `state`, `deny`, `oms_error`"),
