@@ -44,6 +44,8 @@ class SchemaMismatch(JournalError):
 
 
 class JournalClosed(JournalError):
+    """Used after close()."""
+
     reason = "journal_closed"
 
 

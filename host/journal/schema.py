@@ -53,7 +53,7 @@ TABLES: tuple[Table, ...] = (
                     "change: the order's latest state.", (
         C("order_id", "TEXT PRIMARY KEY", "client order id `tw<boot>-<n>`"),
         C("seq", "INTEGER NOT NULL", "sequence of the submission"),
-        C("boot", "INTEGER NOT NULL", "boot that placed it (0: adopted, not ours by id)"),
+        C("boot", "INTEGER NOT NULL", "boot that placed it (0: adopted at reconciliation)"),
         C("market", "TEXT NOT NULL", "market name"),
         C("side", "TEXT NOT NULL", "`buy` or `sell`"),
         C("order_type", "TEXT NOT NULL", "`limit`, `market`, `ioc`, `post_only`"),

@@ -64,6 +64,8 @@ class FillMismatch(OmsError):
 
 
 class OmsNotEmpty(OmsError):
+    """restore() on an OMS that already holds orders or positions."""
+
     reason = "oms_not_empty"
 
 
@@ -74,6 +76,8 @@ class NotLive(OmsError):
 
 
 class AlreadyKnown(OmsError):
+    """adopt() of an order id the OMS already has."""
+
     reason = "already_known"
 
 
