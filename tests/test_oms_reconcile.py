@@ -127,3 +127,53 @@ def test_position_difference_takes_the_venue_quantity_and_keeps_our_pnl():
     assert (ev.previous.qty, ev.position.qty, ev.reason) == (6, 9, "reconcile:venue")
     pos = oms.position("BTC-PERP")
     assert pos.realized_usd == realized and pos.avg_price == pytest.approx(1000)
+
+
+# -- property: whatever happened while we were away, after apply() the OMS agrees with the
+# venue, and a second reconciliation finds nothing.
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from host.oms.position import Position  # noqa: E402
+
+OUTCOMES = ["open", "part", "filled", "cancelled", "part_cancelled"]
+order_case = st.tuples(st.sampled_from(["BTC-PERP", "ETH-PERP"]), st.sampled_from([BUY, SELL]),
+                       st.integers(2, 9), st.integers(90, 110), st.sampled_from(OUTCOMES),
+                       st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(order_case, min_size=1, max_size=8), st.integers(-5, 5))
+def test_after_apply_the_oms_agrees_with_the_venue(cases, stray_lots):
+    oms = Oms(MARKETS, ClientIds(1))
+    venue_orders, venue_pos = [], {}
+    for market, side, qty, price, outcome, acked in cases:
+        o = oms.submit(PlaceOrder(market, side, qty, price), 10)
+        if acked:
+            oms.on_event(ack(o), 20)
+        filled = {"open": 0, "part": 1, "filled": qty, "cancelled": 0,
+                  "part_cancelled": 1}[outcome]
+        if filled:
+            unit = MARKETS[market].notional_unit
+            pos = venue_pos.get(market, Position(market))
+            venue_pos[market] = pos.after_fill(side, filled, price, 0.0, unit)
+        if outcome in ("open", "part"):
+            venue_orders.append(_venue_view(o, filled))
+    if stray_lots:   # a trade of ours we know nothing about
+        pos = venue_pos.get("SOL-PERP", Position("SOL-PERP"))
+        venue_pos["SOL-PERP"] = pos.after_fill(BUY if stray_lots > 0 else SELL, abs(stray_lots),
+                                               100, 0.0, MARKETS["SOL-PERP"].notional_unit)
+    positions = [_pos(m, p.qty, Decimal(repr(p.avg_price))) for m, p in venue_pos.items()
+                 if p.qty]
+    rec = reconcile(oms, venue_orders, positions)
+    apply(oms, rec, 30)
+    assert {o.order_id: o.filled for o in oms.open_orders()} == {
+        v.order_id: v.filled for v in venue_orders}
+    for market in ("BTC-PERP", "ETH-PERP", "SOL-PERP"):
+        want = venue_pos.get(market, Position(market))
+        got = oms.position(market)
+        assert got.qty == want.qty
+        if want.qty:
+            assert got.avg_price == pytest.approx(want.avg_price, rel=1e-9)
+    assert reconcile(oms, venue_orders, positions).clean

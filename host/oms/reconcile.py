@@ -126,8 +126,8 @@ def reconcile(oms: Oms, venue_orders: list[VenueOrder],
             venue_pos[vp.market] = vp
         else:
             unknown_markets.add(vp.market)
-    expected = {m: oms.position(m) for m in set(oms.positions()) | set(venue_pos)
-                | {o.market for o in vanished}}
+    touched = {o.market for o in vanished} | {b.order.market for b in behind}
+    expected = {m: oms.position(m) for m in set(oms.positions()) | set(venue_pos) | touched}
     for b in behind:
         if b.missed_fill and b.order.price is not None:
             expected[b.order.market] = _filled(oms, expected[b.order.market], b.order,
