@@ -132,6 +132,8 @@ def test_adopted_and_unknown_events_are_journaled(tmp_path):
         assert rec.open_orders[0].filled == 3
         kinds = [e.detail["kind"] for e in journal.tail(10) if e.kind == "order_event"]
         assert kinds == ["adopted", "unknown"]
+        assert rec.positions == oms.positions()      # the other session's fill counts
+        assert rec.positions["BTC-PERP"].qty == 1
 
 
 def _foreign_fill():

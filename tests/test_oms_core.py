@@ -87,6 +87,13 @@ def test_unknown_ids_and_non_order_events():
     ev = replace(fill(o, 1), order_id="someone-else")
     (out,) = oms.on_event(ev, 2)
     assert isinstance(out, UnknownOrderEvent) and out.event is ev
+    assert out.position == oms.position("BTC-PERP") and out.position.qty == 1
+    assert oms.order(o.order_id).filled == 0
+    (out,) = oms.on_event(replace(cancelled(o), order_id="someone-else"), 2)
+    assert out.position is None
+    with pytest.raises(FillMismatch) as err:
+        oms.on_event(replace(ev, market="DOGE-PERP"), 2)
+    assert err.value.reason == "bad_fill" and oms.position("BTC-PERP").qty == 1
     with pytest.raises(TypeError):
         oms.on_event(Pong(1), 3)
 

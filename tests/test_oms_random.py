@@ -116,7 +116,7 @@ def test_random_streams_match_the_references(steps):
             continue
         if kind == "unknown":
             assert type(out[0]).__name__ == "UnknownOrderEvent"
-        if isinstance(ev, Fill) and ev.order_id in ids:
+        if isinstance(ev, Fill):   # another session's fills move the position too
             refs[o.market].fill(o.side, ev.qty, ev.price, ev.fee)
             accepted += 1
         _check_invariants(oms, ids)

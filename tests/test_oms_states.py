@@ -77,7 +77,12 @@ def _snapshot(oms):
     return (oms.open_orders(), oms.positions(), [oms.order(f"tw1-{n}") for n in (1, 2)])
 
 
-@pytest.mark.parametrize(("src", "inp"), ALL_PAIRS, ids=lambda v: v.value)
+# A filled order has nothing left, so no venue fill maps to fill_last there (any fill of it is
+# `fill`, one lot too many); the pair is covered at the table level above.
+OMS_PAIRS = [p for p in ALL_PAIRS if p != (S.FILLED, In.FILL_LAST)]
+
+
+@pytest.mark.parametrize(("src", "inp"), OMS_PAIRS, ids=lambda v: v.value)
 def test_oms_follows_the_table(src, inp):
     implicit = inp is In.LATE_ACK and src in (S.PARTIAL, S.FILLED, S.CANCELLED)
     oms, oid = _order_in(src, implicit=implicit)

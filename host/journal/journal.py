@@ -186,9 +186,16 @@ class Journal:
             db.execute(_INSERT_RESET, (seq, b.market, a.qty, a.avg_price, b.qty, b.avg_price,
                                        b.realized_usd, b.fees_usd, ev.reason, ev.now_ns, wall))
         elif t is UnknownOrderEvent:
-            db.execute(_INSERT_ORDER_EVENT, (seq, getattr(ev.event, "order_id", "?"), "unknown",
-                                             None, None, type(ev.event).__name__, ev.now_ns,
-                                             wall))
+            e = ev.event
+            db.execute(_INSERT_ORDER_EVENT, (seq, getattr(e, "order_id", "?"), "unknown",
+                                             None, None, type(e).__name__, ev.now_ns, wall))
+            if ev.position is not None:     # another session's fill: it moved our position
+                p = ev.position
+                self._seq += 1
+                db.execute(_INSERT_FILL, (self._seq, e.order_id, e.market, e.side.value, e.qty,
+                                          e.price, str(e.fee), e.liquidity, e.remaining,
+                                          e.trade_id, e.ts_ns, p.qty, p.avg_price,
+                                          p.realized_usd, p.fees_usd, ev.now_ns, wall))
         else:
             raise TypeError(f"not an OMS event: {t.__name__}")
 

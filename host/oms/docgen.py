@@ -30,7 +30,9 @@ happens to them to an SQLite journal (`host/journal/`). The order of calls for o
 3. each venue order event goes to `oms.on_event(ev, recv_ns)`, which returns typed events
    (`OrderStateChanged`, `OrderFilled` with the position after the fill, `CancelRejected`,
    `UnknownOrderEvent` for ids that are not ours); `journal.oms_events(events)` commits them
-   in one transaction.
+   in one transaction. A fill of another session's order on the same key still moves the
+   key's position at the venue, so the OMS applies it to the position too (and the journal
+   records it as a fill).
 
 Per order the OMS records `ack_latency_ns` (sent to ack) and `fill_latency_ns` (sent to first
 fill), both on the monotonic clock, and `tick_to_order_ns` (market data in to sent).
@@ -203,7 +205,8 @@ def render() -> str:
     errs = ["| Error | Reason | When |", "|---|---|---|",
             f"| `IllegalTransition` | `{IllegalTransition.reason}` | {_doc(IllegalTransition)} |",
             "| `FillMismatch` | `ack_mismatch`, `market_mismatch`, `side_mismatch`, `bad_qty`, "
-            "`overfill`, `remaining_mismatch` | " + _doc(oms_module.FillMismatch) + " |",
+            "`overfill`, `remaining_mismatch`, `bad_fill` (another session's, unusable) "
+            "| " + _doc(oms_module.FillMismatch) + " |",
             "| `BadOrder` | `unknown_market`, `bad_side`, `bad_order_type`, `bad_qty`, "
             "`bad_price` | " + _doc(oms_module.BadOrder) + " |"]
     for cls in (oms_module.NotLive, oms_module.AlreadyKnown, oms_module.OmsNotEmpty):

@@ -55,10 +55,13 @@ class PositionReset:
 
 @dataclass(frozen=True, slots=True)
 class UnknownOrderEvent:
-    """A venue order event for an id the OMS does not know (another session's order)."""
+    """A venue order event for an id the OMS does not know (another session's order on the
+    same key). A fill still moves the key's position at the venue, so the OMS applies it:
+    `position` is the market's position after it (None for any other event)."""
 
     event: object
     now_ns: int
+    position: Position | None = None
 
 
 OmsEvent = (OrderStateChanged | OrderFilled | CancelRejected | OrderAdopted | PositionReset

@@ -133,8 +133,19 @@ class Oms:
             raise TypeError(f"the OMS takes order events, not {type(ev).__name__}")
         order = self._live.get(ev.order_id) or self._closed.get(ev.order_id)
         if order is None:
-            return [UnknownOrderEvent(ev, now_ns)]
+            return [self._unknown(ev, now_ns)]
         return handler(order, ev, now_ns)
+
+    def _unknown(self, ev, now_ns: int) -> UnknownOrderEvent:
+        if type(ev) is not Fill:
+            return UnknownOrderEvent(ev, now_ns)
+        if ev.market not in self.markets or type(ev.qty) is not int or ev.qty < 1:
+            raise FillMismatch("bad_fill", ev.order_id, f"unusable fill {ev!r}")
+        old = self._positions.get(ev.market) or Position(ev.market)
+        pos = old.after_fill(ev.side, ev.qty, ev.price, float(ev.fee),
+                             self.markets[ev.market].notional_unit)
+        self._positions[ev.market] = pos
+        return UnknownOrderEvent(ev, now_ns, pos)
 
     def _on_ack(self, order: Order, ev: OrderAck, now_ns: int) -> list[OmsEvent]:
         late = order.implicit_ack and order.ack_ns is None
@@ -159,6 +170,8 @@ class Oms:
         return [CancelRejected(order, ev.reason, now_ns)]
 
     def _on_fill(self, order: Order, ev: Fill, now_ns: int) -> list[OmsEvent]:
+        if type(ev.qty) is not int or ev.qty < 1:
+            raise FillMismatch("bad_qty", order.order_id, f"fill qty {ev.qty!r}")
         left = order.remaining - ev.qty
         new = transition(order.order_id, order.state,
                          OrderInput.FILL_LAST if left == 0 else OrderInput.FILL)
@@ -168,8 +181,6 @@ class Oms:
         if ev.side is not order.side:
             raise FillMismatch("side_mismatch", order.order_id,
                                f"fill {ev.side}, order {order.side}")
-        if type(ev.qty) is not int or ev.qty < 1:
-            raise FillMismatch("bad_qty", order.order_id, f"fill qty {ev.qty!r}")
         if left < 0:
             raise FillMismatch("overfill", order.order_id,
                                f"fill of {ev.qty} with {order.remaining} remaining")
