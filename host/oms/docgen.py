@@ -76,7 +76,8 @@ and `synchronous=NORMAL`: a commit is in the WAL (in the OS page cache) when it 
 survives the process being killed, SIGKILL included; only a power cut or an OS crash could
 lose the last commits (`Journal(path, synchronous="FULL")` closes that gap at an fsync per
 commit). One process at a time: a second `Journal` on the same file raises `JournalLocked`.
-A newer schema is refused with `SchemaTooNew` rather than guessed at.
+A newer schema is refused with `SchemaTooNew` rather than guessed at. A `Journal` belongs to
+the thread that opened it (the daemon's event loop).
 
 **What it costs.** `tickwire bench journal` times each call on a real file. On the 2-core
 development machine (ext4, shared with other work), each order with an ack and one fill:
@@ -135,7 +136,13 @@ one set of the vanished orders (in every combination, up to 12 per market) expla
 venue's position, those filled at their prices (fills with liquidity `inferred`, fee 0) and
 the rest were cancelled. If no set or several do, all are taken as cancelled and the
 position is reset to the venue's. tests/test_oms_reconcile_venue.py runs this against the
-real local venue.
+real local venue; a property test checks that after `apply`, whatever happened while away,
+the open orders and positions equal the venue's and a second reconciliation is clean.
+
+What inference cannot know: an order that part-filled and was then cancelled, or a
+never-acknowledged order that crossed at better prices than its limit. Quantities still end
+right (the venue wins), but such an order's final state, and the realised PnL booked on an
+inferred fill, can be wrong; the `reconcile:*` reasons in the journal mark every such guess.
 
 ## Files
 
