@@ -103,6 +103,8 @@ def test_unknown_ids_and_non_order_events():
     ({"side": Side.SELL}, "side_mismatch"),
     ({"remaining": 5}, "remaining_mismatch"),
     ({"qty": 0, "remaining": 10}, "bad_qty"),
+    ({"price": 0}, "bad_price"),
+    ({"price": 100.5}, "bad_price"),
 ])
 def test_fills_that_contradict_the_order_change_nothing(change, reason):
     oms = _oms()

@@ -212,6 +212,7 @@ def render() -> str:
     errs = ["| Error | Reason | When |", "|---|---|---|",
             f"| `IllegalTransition` | `{IllegalTransition.reason}` | {_doc(IllegalTransition)} |",
             "| `FillMismatch` | `ack_mismatch`, `market_mismatch`, `side_mismatch`, `bad_qty`, "
+            "`bad_price`, "
             "`overfill`, `remaining_mismatch`, `bad_fill` (another session's, unusable) "
             "| " + _doc(oms_module.FillMismatch) + " |",
             "| `BadOrder` | `unknown_market`, `bad_side`, `bad_order_type`, `bad_qty`, "

@@ -139,7 +139,8 @@ class Oms:
     def _unknown(self, ev, now_ns: int) -> UnknownOrderEvent:
         if type(ev) is not Fill:
             return UnknownOrderEvent(ev, now_ns)
-        if ev.market not in self.markets or type(ev.qty) is not int or ev.qty < 1:
+        if (ev.market not in self.markets or type(ev.qty) is not int or ev.qty < 1
+                or type(ev.price) is not int or ev.price < 1):
             raise FillMismatch("bad_fill", ev.order_id, f"unusable fill {ev!r}")
         old = self._positions.get(ev.market) or Position(ev.market)
         pos = old.after_fill(ev.side, ev.qty, ev.price, float(ev.fee),
@@ -172,6 +173,8 @@ class Oms:
     def _on_fill(self, order: Order, ev: Fill, now_ns: int) -> list[OmsEvent]:
         if type(ev.qty) is not int or ev.qty < 1:
             raise FillMismatch("bad_qty", order.order_id, f"fill qty {ev.qty!r}")
+        if type(ev.price) is not int or ev.price < 1:
+            raise FillMismatch("bad_price", order.order_id, f"fill price {ev.price!r}")
         left = order.remaining - ev.qty
         new = transition(order.order_id, order.state,
                          OrderInput.FILL_LAST if left == 0 else OrderInput.FILL)
