@@ -13,6 +13,8 @@ BENCH_TARGETS = {
     "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
     "roundtrip": ("host.bench.roundtrip", "order submit to ack over WebSocket to the local "
                                           "venue, beside the websockets and kernel floors"),
+    "journal": ("host.journal.bench", "journal cost per order event: insert + commit on a "
+                                      "real SQLite file, WAL, synchronous NORMAL vs FULL"),
     "venue": ("sim.venue.bench_cli", "the local venue's capacity: orders matched/s, messages "
                                      "published/s, WebSocket order round trip"),
 }
