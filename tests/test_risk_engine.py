@@ -1,6 +1,7 @@
 """The risk engine: each denial reason, each trip, the states and the ways out of them."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from host.risk.reasons import DenyReason, EventKind, RiskState, Trip
 from host.strategy.actions import CancelAll
 from host.venue_client.events import OrderType, Side
 from host.venue_client.markets import UnknownMarket
-from tests.risk_fixtures import BTC, CONFIG, MARKETS, MS, PX, S, T0, WALL, check, engine, fill
+from tests.risk_fixtures import BTC, CONFIG, MARKETS, MS, PX, T0, WALL, S, check, engine, fill
 from tests.risk_fixtures import order as mk
 
 D, K = DenyReason, EventKind
@@ -325,7 +326,7 @@ def test_status_is_json_ready():
 
 def test_every_deny_reason_and_trip_is_exercised_here():
     """A new reason needs a test: this file must name each one."""
-    src = open(__file__).read()
+    src = Path(__file__).read_text()
     for reason in DenyReason:
         assert f"D.{reason.name}" in src, reason
     for trip in Trip:
