@@ -106,3 +106,21 @@ def test_unreadable_files(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(bad)
     assert (err.value.reason, err.value.path) == ("unreadable", str(bad))
+
+
+def test_every_risk_setting_and_reason_is_in_the_generated_page():
+    from dataclasses import fields
+
+    from host.risk import docgen
+    from host.risk.config import SETTING_DOCS, Backoff, CircuitBreaker
+    from host.risk.reasons import DenyReason, EventKind, RiskState, Trip
+
+    keys = {f.name for f in fields(RiskConfig)} - {"circuit_breaker", "backoff", "hardware"}
+    keys |= {f"circuit_breaker.{f.name}" for f in fields(CircuitBreaker)}
+    keys |= {f"backoff.{f.name}" for f in fields(Backoff)}
+    assert keys | {"hardware.*"} == set(SETTING_DOCS)
+    text = docgen.render()
+    for member in [*DenyReason, *Trip, *EventKind, *RiskState]:
+        assert f"| `{member.value}` |" in text
+    for key in tomllib.loads(EXAMPLE.read_text())["risk"]["hardware"]:
+        assert f"`hardware.{key}`" in text

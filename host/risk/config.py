@@ -188,3 +188,27 @@ def _toml_key(field_name: str) -> str:
         if name == field_name:
             return key
     return field_name
+
+
+SETTING_DOCS: dict[str, str] = {
+    "max_consecutive_rejects": "Venue rejects in a row that halt (an ack ends the run). Also "
+                               "the kill switch's `max_rejects`.",
+    "reject_kill_ignores": "Reject codes that neither count towards nor end the run.",
+    "pnl_kill_drawdown_usd": "Halt when realised + unrealised PnL falls this far below its "
+                             "high-water mark (since start or the last resume).",
+    "max_position_usd": "Per market, at the mark. An order that would pass it is denied; a "
+                        "position over it puts the engine in `reducing`.",
+    "max_daily_loss_usd": "Halt (and notify) when the UTC day's realised + unrealised loss "
+                          "exceeds this.",
+    "stale_market_data_ms": "Deny orders whose market data (venue `ts_ns`) is older than this "
+                            "by the local wall clock.",
+    "circuit_breaker.max_orders_per_s": "Orders in any 1 s window before the breaker engages.",
+    "circuit_breaker.throttled_orders_per_s": "The per-second limit while it cools off.",
+    "circuit_breaker.cool_off_s": "Seconds without a refused order before the full rate "
+                                  "returns.",
+    "backoff.base_s": "First backoff after a rate-limit refusal; doubles per refusal in a row.",
+    "backoff.cap_s": "Longest backoff (a longer `Retry-After` wins).",
+    "hardware.*": "The kill switch's limits (table below); times in ns, `rate_window_ns` and "
+                  "`heartbeat_timeout_ns`.",
+}
+"""Each `[risk]` key, for docs/risk-engine.md."""
