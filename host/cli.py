@@ -11,6 +11,7 @@ BENCH_TARGETS = {
     "depth": ("host.bench.depth",
               "real USD-M depth stream: time to decision and whole message, per message"),
     "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
+    "risk": ("host.bench.risk", "RiskEngine.check and each strategy's on_top, per call"),
     "venue": ("sim.venue.bench_cli", "the local venue's capacity: orders matched/s, messages "
                                      "published/s, WebSocket order round trip"),
 }

@@ -124,3 +124,12 @@ def test_every_risk_setting_and_reason_is_in_the_generated_page():
         assert f"| `{member.value}` |" in text
     for key in tomllib.loads(EXAMPLE.read_text())["risk"]["hardware"]:
         assert f"`hardware.{key}`" in text
+
+
+def test_bench_risk_runs_and_takes_the_intended_paths():
+    from host.bench import risk
+
+    text = risk.report(300, 1, 3)      # raises if a check took an unintended path
+    for row in ("RiskEngine.check (allowed)", "RiskEngine.check (denied: stale)",
+                "LatencyArb.on_top", "MarketMaker.on_top"):
+        assert row in text

@@ -34,7 +34,7 @@ _HW_TRIPS = {TripReason.RATE: Trip.HW_RATE, TripReason.QTY: Trip.HW_QTY,
              TripReason.POSITION: Trip.HW_POSITION, TripReason.MANUAL: Trip.MANUAL}
 _HOST = OrderSource.HOST
 _ACTIVE, _REDUCING, _HALTED = RiskState.ACTIVE, RiskState.REDUCING, RiskState.HALTED
-_PRICED = frozenset({OrderType.LIMIT, OrderType.IOC, OrderType.POST_ONLY})
+_MARKET, _BUY = OrderType.MARKET, Side.BUY
 
 
 class _Intent:
@@ -109,7 +109,7 @@ class RiskEngine:
         if type(qty) is not int or qty <= 0:
             return self._deny(DenyReason.INVALID_ORDER, f"qty {qty!r} is not a positive int",
                               events)
-        if req.order_type in _PRICED and (type(price) is not int or price <= 0):
+        if req.order_type is not _MARKET and (type(price) is not int or price <= 0):
             return self._deny(DenyReason.INVALID_ORDER,
                               f"{req.order_type} order needs a positive int price, got "
                               f"{price!r}", events)
@@ -123,10 +123,11 @@ class RiskEngine:
             return self._deny(DenyReason.RATE_LIMIT_BACKOFF,
                               f"{(self._backoff_until - now) / 1e6:.1f} ms left", events)
         side = req.side
+        buy = side is _BUY
         if price is None:  # a market order: judge it at the price it would meet
             top = self._books.get(req.market, (0, 0))
-            price = top[1] if side is Side.BUY else top[0]
-        after = position_lots + side.sign * qty
+            price = top[1] if buy else top[0]
+        after = position_lots + qty if buy else position_lots - qty
         reduces = position_lots != 0 and abs(after) < abs(position_lots) and (
             after == 0 or (after > 0) == (position_lots > 0))
         if not reduces:
@@ -144,8 +145,8 @@ class RiskEngine:
                 events.append(self._trip_event(EventKind.THROTTLED, Trip.CIRCUIT_BREAKER, now,
                                                {"until_ns": self._breaker.throttle_until}))
             return self._deny(DenyReason.CIRCUIT_BREAKER, "order rate over the limit", events)
-        verdict = self._ks.order(_Intent(spec.market_id, 1 if side is Side.BUY else 2, price,
-                                         qty), _HOST, now)
+        verdict = self._ks.order(_Intent(spec.market_id, 1 if buy else 2, price, qty), _HOST,
+                                 now)
         if not verdict.passed:
             self._breaker.undo(now)
             first = next((r for r in TripReason if r in verdict.tripped), None)
