@@ -338,3 +338,27 @@ def test_config_defaults_are_the_seed_and_issue_values():
     assert (c.max_consecutive_rejects, c.stale_market_data_ms, c.max_position_usd,
             c.max_daily_loss_usd) == (5, 50.0, 5_000.0, 500.0)
     assert c.model_limits.max_rejects == 5 and c.model_limits.heartbeat_timeout == 0
+
+
+def test_a_kill_always_cancels_everything_even_when_already_halted():
+    eng = engine()
+    eng.kill("first", T0)
+    ev = eng.kill("again", T0 + 1)
+    assert kinds(ev) == [(K.HALTED, Trip.MANUAL)] and ev[0].actions == HALT_ALL
+    for _ in range(5):
+        eng.on_reject("venue_busy", T0 + 2)
+    eng2 = engine()
+    for _ in range(5):
+        eng2.on_reject("venue_busy", T0)
+    assert eng2.kill("ops", T0 + 1)[0].actions == HALT_ALL
+
+
+def test_restored_position_over_the_usd_limit_starts_reducing():
+    eng = RiskEngine(CONFIG, MARKETS, T0, positions={BTC: _Pos(200, PX)})
+    assert eng.state is RiskState.REDUCING
+    assert kinds(eng.startup_events()) == [(K.REDUCING, Trip.POSITION_LIMIT)]
+
+
+class _Pos:
+    def __init__(self, qty, avg_price):
+        self.qty, self.avg_price = qty, avg_price

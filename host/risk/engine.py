@@ -86,7 +86,7 @@ class RiskEngine:
         self._startup: list[RiskEvent] = []
         if not self._arm(now_ns):
             self._startup = self._halt(Trip.HW_POSITION, now_ns, {"at": "start"})
-        self._update_position_state(now_ns)
+        self._startup += self._update_position_state(now_ns)
 
     # -- the order check (on the tick-to-order path) ----------------------------------------
 
@@ -98,8 +98,11 @@ class RiskEngine:
         self._now = now
         self._checks += 1
         events: list[RiskEvent] = []
-        if self._day is not None and wall_ns // NS_PER_DAY != self._day:
-            events += self.new_day(now, wall_ns)
+        if wall_ns // NS_PER_DAY != self._day:
+            if self._day is None:
+                self._day = wall_ns // NS_PER_DAY
+            else:
+                events += self.new_day(now, wall_ns)
         if self._breaker.throttle_until and not self._breaker.throttled(now):
             events += self._throttle_ended(now)
         spec = self._specs.get(req.market)
@@ -225,7 +228,9 @@ class RiskEngine:
         """Manual override: halt and cancel everything."""
         now = self._clock(now_ns)
         self._ks.kill(now)
-        return self._halt(Trip.MANUAL, now, {"by": reason})
+        events = self._halt(Trip.MANUAL, now, {"by": reason}, cancel=True)
+        return events or [RiskEvent(EventKind.HALTED, str(Trip.MANUAL), {"by": reason}, now,
+                                    (CancelAll(None, "risk"),))]
 
     def resume(self, now_ns: int, wall_ns: int | None = None) -> list[RiskEvent]:
         """An operator's resume. Refused while a halting condition still holds."""
@@ -334,13 +339,16 @@ class RiskEngine:
             return [RiskEvent(EventKind.ACTIVE, "position_back_under_limit", {}, now)]
         return []
 
-    def _halt(self, trip: Trip, now: int, detail: dict, notify: bool = False) -> list[RiskEvent]:
+    def _halt(self, trip: Trip, now: int, detail: dict, notify: bool = False,
+              cancel: bool = False) -> list[RiskEvent]:
+        """Halt for `trip`. Only the first halt cancels everything (nothing has been sent
+        since), unless `cancel` asks again: an operator's kill always does."""
         if trip in self._halts:
             return []
         self._halts[trip] = now
         first = self._state is not _HALTED
         self._state = _HALTED
-        actions = (CancelAll(None, "risk"),) if first else ()
+        actions = (CancelAll(None, "risk"),) if first or cancel else ()
         return [self._trip_event(EventKind.HALTED, trip, now, detail, actions, notify)]
 
     def _trip_event(self, kind: EventKind, trip: Trip, now: int, detail: dict,
