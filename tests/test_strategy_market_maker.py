@@ -176,3 +176,12 @@ def test_random_event_streams_post_only_one_quote_per_side(seq):
                 ids += 1
                 mm.on_submitted(act, f"o{ids}")
         assert len(mm.working()) <= 2
+
+
+def test_a_refused_cancel_lets_the_next_top_try_again():
+    mm = live_mm()
+    assert mm.on_top(top(300_100, 300_120), 8) == [CancelOrder("b1", "mm"),
+                                                   CancelOrder("a1", "mm")]
+    assert mm.on_top(top(300_100, 300_120), 9) == []          # waiting for the venue
+    mm.on_cancel_rejected("b1", "cancel_rate_limited")
+    assert mm.on_top(top(300_100, 300_120), 10) == [CancelOrder("b1", "mm")]

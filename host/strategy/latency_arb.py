@@ -135,6 +135,9 @@ class LatencyArb:
     def on_order_update(self, order_id: str, state) -> list[StrategyAction]:
         return []  # IOC orders leave nothing resting to manage
 
+    def on_cancel_rejected(self, order_id: str, reason: str) -> list[StrategyAction]:
+        return []
+
     def on_fill(self, fill: Fill) -> list[StrategyAction]:
         if fill.market == self.config.secondary:
             self._pnl.fill(fill.side.sign, fill.qty, fill.price, float(fill.fee))

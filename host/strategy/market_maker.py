@@ -134,6 +134,14 @@ class MarketMaker:
                 return self._steer(side, self.targets()[side is Side.SELL])
         return []
 
+    def on_cancel_rejected(self, order_id: str, reason: str) -> list[StrategyAction]:
+        """The venue refused a cancel. If the order is gone (filled), its terminal update
+        frees the side; otherwise the quote stands and the next top may try again."""
+        for quote in self._quotes.values():
+            if quote.order_id == order_id:
+                quote.cancelling = False
+        return []
+
     def on_fill(self, fill: Fill) -> list[StrategyAction]:
         if fill.market != self.config.market:
             return []
