@@ -9,7 +9,7 @@ from host.risk.config import Backoff, RiskConfig
 from host.risk.engine import RiskEngine
 from host.risk.outcomes import ALLOW
 from host.risk.reasons import DenyReason, EventKind, RiskState, Trip
-from host.strategy.actions import CancelAll
+from host.strategy.actions import CancelAll, PlaceOrder
 from host.venue_client.events import OrderType, Side
 from host.venue_client.markets import UnknownMarket
 from tests.risk_fixtures import BTC, CONFIG, MARKETS, MS, PX, T0, WALL, S, check, engine, fill
@@ -38,6 +38,7 @@ def test_a_plain_order_passes_with_no_events():
     (mk(price=None), D.INVALID_ORDER),             # a limit order needs a price
     (mk(price=0, order_type=OrderType.POST_ONLY), D.INVALID_ORDER),
     (mk(price=None, order_type=OrderType.IOC), D.INVALID_ORDER),
+    (PlaceOrder(BTC, "buy", 1, PX), D.INVALID_ORDER),          # a str, not a Side
 ])
 def test_malformed_orders_are_denied_not_raised(req, reason):
     eng = engine()

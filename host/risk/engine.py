@@ -34,7 +34,7 @@ _HW_TRIPS = {TripReason.RATE: Trip.HW_RATE, TripReason.QTY: Trip.HW_QTY,
              TripReason.POSITION: Trip.HW_POSITION, TripReason.MANUAL: Trip.MANUAL}
 _HOST = OrderSource.HOST
 _ACTIVE, _REDUCING, _HALTED = RiskState.ACTIVE, RiskState.REDUCING, RiskState.HALTED
-_MARKET, _BUY = OrderType.MARKET, Side.BUY
+_MARKET, _BUY, _SELL = OrderType.MARKET, Side.BUY, Side.SELL
 
 
 class _Intent:
@@ -116,6 +116,9 @@ class RiskEngine:
             return self._deny(DenyReason.INVALID_ORDER,
                               f"{req.order_type} order needs a positive int price, got "
                               f"{price!r}", events)
+        side = req.side
+        if side is not _BUY and side is not _SELL:
+            return self._deny(DenyReason.INVALID_ORDER, f"side {side!r} is not a Side", events)
         if self._state is _HALTED:
             return self._deny(DenyReason.HALTED, ",".join(self._halts), events)
         age = wall_ns - market_ts_ns
@@ -125,7 +128,6 @@ class RiskEngine:
         if now < self._backoff_until:
             return self._deny(DenyReason.RATE_LIMIT_BACKOFF,
                               f"{(self._backoff_until - now) / 1e6:.1f} ms left", events)
-        side = req.side
         buy = side is _BUY
         if price is None:  # a market order: judge it at the price it would meet
             top = self._books.get(req.market, (0, 0))
@@ -154,9 +156,9 @@ class RiskEngine:
             self._breaker.undo(now)
             first = next((r for r in TripReason if r in verdict.tripped), None)
             reason = HW_DENIALS.get(first.name if first else "", DenyReason.HALTED)
-            for bit in TripReason:
+            for bit, trip in _HW_TRIPS.items():
                 if bit in verdict.tripped:
-                    events += self._halt(_HW_TRIPS[bit], now, {"market": req.market,
+                    events += self._halt(trip, now, {"market": req.market,
                                                                "side": str(side),
                                                                "price": price, "qty": qty})
             return self._deny(reason, f"kill switch tripped {verdict.tripped!r}", events)

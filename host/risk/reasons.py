@@ -30,8 +30,9 @@ class DenyReason(_Documented):
     """Why `RiskEngine.check` refused an order, in the order the checks run."""
 
     UNKNOWN_MARKET = "unknown_market", "The order names a market the venue does not list."
-    INVALID_ORDER = "invalid_order", ("Quantity is not a positive whole number of lots, or a "
-                                      "priced order type has no positive price.")
+    INVALID_ORDER = "invalid_order", ("Quantity is not a positive whole number of lots, a "
+                                      "priced order type has no positive price, or the side "
+                                      "is not a Side.")
     HALTED = "halted", "The engine is halted (see the trips); nothing passes until `resume`."
     STALE_MARKET_DATA = "stale_market_data", ("The market data behind the order is older than "
                                               "`stale_market_data_ms` (venue `ts_ns` against "
