@@ -15,6 +15,7 @@ BENCH_TARGETS = {
                                           "venue, beside the websockets and kernel floors"),
     "journal": ("host.journal.bench", "journal cost per order event: insert + commit on a "
                                       "real SQLite file, WAL, synchronous NORMAL vs FULL"),
+    "risk": ("host.bench.risk", "RiskEngine.check and each strategy's on_top, per call"),
     "venue": ("sim.venue.bench_cli", "the local venue's capacity: orders matched/s, messages "
                                      "published/s, WebSocket order round trip"),
 }

@@ -14,6 +14,7 @@ GENERATORS = (
     "host.model.kill_switch_doc",
     "host.fpga.docgen",
     "host.oms.docgen",
+    "host.risk.docgen",
 )
 
 
