@@ -49,6 +49,7 @@ from host.venue_client.markets import MarketSpec, MarketTable
 CHANNELS = ("orderbook", "ticker", "trades", "orders")
 MAX_ORDER_ID = 64
 MAX_DEPTH = 100
+INT64_MAX = (1 << 63) - 1  # ticks and lots are int64 everywhere downstream (DESIGN 3)
 _CACHE_ENTRIES = 1 << 15
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 _TYPES = {t.value: t for t in OrderType}
@@ -94,8 +95,8 @@ class Units(dict):
         return self.exact(value)
 
     def exact_float(self, value: float) -> int:
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"{value!r} is not finite")
+        if not -1e19 < value < 1e19:  # NaN and inf fail this too
+            raise ValueError(f"{value!r} is not a finite price or size")
         units = round(value * self.scale)
         if (units * self.num) / self.den != value:
             raise _OffGridValue(f"{value!r} is not a multiple of {self.size}")
@@ -116,16 +117,18 @@ class Units(dict):
                 d = Decimal(value)
             except InvalidOperation:
                 raise ValueError(f"{value!r} is not a decimal") from None
-            if not d.is_finite():
-                raise ValueError(f"{value!r} is not finite")
-            scaled_d = d * self.den / self.num
-            if scaled_d != scaled_d.to_integral_value():
+            if not d.is_finite() or not -30 <= d.adjusted() <= 30:
+                # Bounded before any arithmetic: '1e400000' must not build a huge integer.
+                raise ValueError(f"{value!r} is not a finite price or size")
+            n, m = d.as_integer_ratio()  # exact: no context precision involved
+            units, rem = divmod(n * self.den, m * self.num)
+            if rem:
                 raise _OffGridValue(f"{value} is not a multiple of {self.size}")
-            return self._checked(int(scaled_d), value)
+            return self._checked(units, value)
         raise ValueError(f"{value!r} is not a number")
 
     def _checked(self, units: int, value) -> int:
-        if units < 0 or (self.positive and units == 0):
+        if units < 0 or units > INT64_MAX or (self.positive and units == 0):
             raise ValueError(f"{value!r} is out of range")
         return units
 
@@ -334,7 +337,7 @@ class Decoder:
             kind = msg.get("type")
             raise ProtocolError(f"{kind}: {exc}", "off_grid", kind=kind,
                                 order_id=_order_id_of(msg)) from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
             raise self._explain(msg, exc) from None
 
     def _explain(self, msg, exc: Exception) -> ProtocolError:
