@@ -96,13 +96,16 @@ def _from_file(path: Path) -> ApiKey:
     except OSError as exc:
         raise InsecureKeyFile(f"key file {path} cannot be opened safely: {exc.strerror}") \
             from None
-    with os.fdopen(fd, "r", encoding="ascii", errors="replace") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise InsecureKeyFile(f"key file {path} is not a regular file")
         mode = stat.S_IMODE(info.st_mode)
         if mode & 0o077:
             raise InsecureKeyFile(f"key file {path} has mode {mode:04o}; it must be 0600 "
                                   f"(chmod 600 {path})")
-        text = handle.read(MAX_KEY_CHARS + 2)
+        raw = os.read(fd, MAX_KEY_CHARS + 2)
+    finally:
+        os.close(fd)
+    text = raw.decode("ascii", errors="replace")
     return ApiKey(text, source=f"file {path}")
