@@ -168,24 +168,28 @@ class RestClient:
         """One exchange; the answer's JSON object. Retries once on a connection the venue
         had closed while idle (nothing was processed then)."""
         payload = orjson.dumps(body) if body is not None else b""
+        # Only a request that cannot have been acted on twice is sent again.
+        retry_ok = method in ("GET", "DELETE")
         async with self._lock:
+            writer = self._writer
+            if writer is not None and (writer.transport.is_closing() or self._reader.at_eof()):
+                await self.close()  # closed by the venue while idle
             for attempt in (0, 1):
-                fresh = self._conn is None
+                reused = self._conn is not None
                 try:
                     status, headers, data = await self._exchange(method, path, payload, auth)
                     break
-                except _StaleConnection:
-                    await self.close()
-                    if fresh or attempt:
-                        raise RestTransportError("the venue closed the connection",
-                                                 "transport") from None
                 except TimeoutError:
                     await self.close()
                     raise RestTransportError(f"{method} {path}: no answer within "
                                              f"{self.timeout_s} s", "timeout") from None
-                except (OSError, h11.ProtocolError) as exc:
+                except (_StaleConnection, OSError, h11.ProtocolError) as exc:
                     await self.close()
-                    raise RestTransportError(f"{method} {path}: {exc}", "transport") from None
+                    if not (reused and retry_ok and attempt == 0
+                            and not isinstance(exc, h11.ProtocolError)):
+                        detail = str(exc) or "the venue closed the connection"
+                        raise RestTransportError(f"{method} {path}: {detail}",
+                                                 "transport") from None
         self.requests += 1
         return _answer(status, headers, data)
 
