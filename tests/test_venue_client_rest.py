@@ -19,41 +19,41 @@ def run(coro):
 
 def test_account_work_in_ticks_lots_and_decimal():
     async def go():
-        async with Venue(VenueConfig(source=GeneratorConfig(seed=5))) as venue:
-            async with RestClient(venue.rest_url, TEST_API_KEY, timeout_s=2) as rest:
-                markets = await rest.markets()
-                assert [m.name for m in markets] == ["BTC-PERP", "ETH-PERP", "SOL-PERP",
-                                                     "BTC-SPOT"]
-                balance = await rest.balance()
-                assert balance["balance_usdc"] == Decimal("100000.0")
-                assert "success" not in balance
-                await rest.request("POST", "/api/v1/orders", {
-                    "market": "BTC-PERP", "side": "sell", "type": "market", "qty": "0.003"})
-                await rest.request("POST", "/api/v1/orders", {
-                    "market": "ETH-PERP", "side": "buy", "type": "limit", "price": "1000.05",
-                    "qty": "0.5", "client_id": "keep-1"})
-                await rest.request("POST", "/api/v1/orders", {
-                    "market": "BTC-PERP", "side": "buy", "type": "limit", "price": "50000.1",
-                    "qty": "0.002", "client_id": "keep-2"})
-                (position,) = await rest.positions(markets)
-                assert (position.market, position.qty) == ("BTC-PERP", -3)
-                assert isinstance(position.entry_price, Decimal)
-                orders = await rest.open_orders(markets)
-                assert sorted(orders, key=lambda o: o.order_id) == [
-                    VenueOrder("keep-1", "ETH-PERP", Side.BUY, OrderType.LIMIT, 100005, 50, 0,
-                               50),
-                    VenueOrder("keep-2", "BTC-PERP", Side.BUY, OrderType.LIMIT, 500001, 2, 0,
-                               2)]
-                assert [o.order_id for o in await rest.open_orders(markets, "ETH-PERP")] == [
-                    "keep-1"]
+        async with Venue(VenueConfig(source=GeneratorConfig(seed=5))) as venue, \
+                RestClient(venue.rest_url, TEST_API_KEY, timeout_s=2) as rest:
+            markets = await rest.markets()
+            assert [m.name for m in markets] == ["BTC-PERP", "ETH-PERP", "SOL-PERP",
+                                                 "BTC-SPOT"]
+            balance = await rest.balance()
+            assert balance["balance_usdc"] == Decimal("100000.0")
+            assert "success" not in balance
+            await rest.request("POST", "/api/v1/orders", {
+                "market": "BTC-PERP", "side": "sell", "type": "market", "qty": "0.003"})
+            await rest.request("POST", "/api/v1/orders", {
+                "market": "ETH-PERP", "side": "buy", "type": "limit", "price": "1000.05",
+                "qty": "0.5", "client_id": "keep-1"})
+            await rest.request("POST", "/api/v1/orders", {
+                "market": "BTC-PERP", "side": "buy", "type": "limit", "price": "50000.1",
+                "qty": "0.002", "client_id": "keep-2"})
+            (position,) = await rest.positions(markets)
+            assert (position.market, position.qty) == ("BTC-PERP", -3)
+            assert isinstance(position.entry_price, Decimal)
+            orders = await rest.open_orders(markets)
+            assert sorted(orders, key=lambda o: o.order_id) == [
+                VenueOrder("keep-1", "ETH-PERP", Side.BUY, OrderType.LIMIT, 100005, 50, 0,
+                           50),
+                VenueOrder("keep-2", "BTC-PERP", Side.BUY, OrderType.LIMIT, 500001, 2, 0,
+                           2)]
+            assert [o.order_id for o in await rest.open_orders(markets, "ETH-PERP")] == [
+                "keep-1"]
+            await rest.cancel("keep-2")
+            with pytest.raises(RestError) as caught:
                 await rest.cancel("keep-2")
-                with pytest.raises(RestError) as caught:
-                    await rest.cancel("keep-2")
-                assert (caught.value.status, caught.value.code) == (404, "unknown_order")
-                assert await rest.cancel_all("BTC-PERP") == 0
-                assert await rest.cancel_all() == 1
-                assert await rest.open_orders(markets) == []
-                assert rest.connects == 1  # one keep-alive connection throughout
+            assert (caught.value.status, caught.value.code) == (404, "unknown_order")
+            assert await rest.cancel_all("BTC-PERP") == 0
+            assert await rest.cancel_all() == 1
+            assert await rest.open_orders(markets) == []
+            assert rest.connects == 1  # one keep-alive connection throughout
     run(go())
 
 
@@ -143,13 +143,13 @@ def test_an_error_page_that_is_not_json_keeps_its_status():
 
 def test_a_keep_alive_connection_closed_while_idle_is_reopened():
     async def go():
-        async with Venue(VenueConfig()) as venue:
-            async with RestClient(venue.rest_url, TEST_API_KEY, timeout_s=2) as rest:
-                await rest.balance()
-                rest._writer.transport.abort()  # as if the server had timed it out
-                await asyncio.sleep(0.01)
-                assert (await rest.balance())["balance_usdc"] == Decimal("100000.0")
-                assert rest.connects == 2
+        async with Venue(VenueConfig()) as venue, \
+                RestClient(venue.rest_url, TEST_API_KEY, timeout_s=2) as rest:
+            await rest.balance()
+            rest._writer.transport.abort()  # as if the server had timed it out
+            await asyncio.sleep(0.01)
+            assert (await rest.balance())["balance_usdc"] == Decimal("100000.0")
+            assert rest.connects == 2
     run(go())
 
 
