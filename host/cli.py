@@ -11,6 +11,8 @@ BENCH_TARGETS = {
     "depth": ("host.bench.depth",
               "real USD-M depth stream: time to decision and whole message, per message"),
     "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
+    "client-decode": ("host.venue_client.decode_bench",
+                      "one venue WebSocket frame to a typed event, per message type"),
     "venue": ("sim.venue.bench_cli", "the local venue's capacity: orders matched/s, messages "
                                      "published/s, WebSocket order round trip"),
 }

@@ -74,11 +74,11 @@ log = logging.getLogger("tickwire.venue_client")
 _NS = 1_000_000_000
 
 
-class ConnectionError_(ClientError):
+class VenueConnectionError(ClientError):
     reason = "connection_error"
 
 
-class StartFailed(ConnectionError_):
+class StartFailed(VenueConnectionError):
     """`start()` did not reach LIVE: `reason` is e.g. bad_api_key, start_timeout."""
 
     def __init__(self, message: str, reason: str):
@@ -86,11 +86,11 @@ class StartFailed(ConnectionError_):
         self.reason = reason
 
 
-class NotConnected(ConnectionError_):
+class NotConnected(VenueConnectionError):
     reason = "not_connected"
 
 
-class Backpressure(ConnectionError_):
+class Backpressure(VenueConnectionError):
     reason = "backpressure"
 
 
@@ -260,12 +260,12 @@ class VenueConnection:
             elif cls is Send:
                 try:
                     self._send(action.text)
-                except ConnectionError_ as exc:
+                except VenueConnectionError as exc:
                     # The read loop sees the broken connection and reports it.
                     log.debug("send failed: %s", exc.reason)
             elif cls is Resync:
                 log.info("%s: book out of sequence, resubscribing", action.market)
-                with contextlib.suppress(ConnectionError_):
+                with contextlib.suppress(VenueConnectionError):
                     self._send(action.text)
             elif cls is StateChanged:
                 if action.new is State.LIVE:
