@@ -478,3 +478,14 @@ def test_bad_session_config_is_refused(kwargs):
 def test_bad_subscriptions_are_refused(make):
     with pytest.raises(ConfigError):
         make()
+
+
+def test_a_resync_whose_snapshot_never_comes_is_sent_again():
+    s = _live_with_books()
+    (_, first) = s.receive(update("BTC-PERP", 12), 5 * MS)
+    assert isinstance(first, Resync)
+    assert of(s.timer(5 * MS + 2 * S - 1), Resync) == []  # within handshake_timeout_s
+    (again,) = of(s.timer(5 * MS + 2 * S), Resync)
+    assert again == first and s.stats.resyncs == 2
+    s.receive(snapshot("BTC-PERP", 30, 60000.0, 60000.5), 6 * S)
+    assert of(s.timer(20 * S), Resync) == [] and s.top("BTC-PERP") is not None

@@ -35,7 +35,9 @@ its `ProtocolError` and the session goes on. Books subscribed through an `orderb
 subscription are kept here (book.py): after each book message whose top changed, a
 `TopOfBook` is delivered after the message itself. A skipped update number delivers the
 `SequenceGap` and returns `Resync(market, text)`: resubscribe that one market (the venue
-answers with a fresh snapshot); every other market carries on untouched.
+answers with a fresh snapshot); every other market carries on untouched. A resync whose
+snapshot has not arrived `handshake_timeout_s` later is sent again at the next timer call
+(at least once per ping interval).
 
 Liveness: in LIVE a `ping` goes out every `ping_interval_s`; if its `pong` is not back within
 `pong_timeout_s` the link is declared dead. Reconnects wait `Backoff.next()`: capped
@@ -319,6 +321,7 @@ class Session:
         self._live_since = 0
         self._next_ping = 0
         self._ping_sent: int | None = None    # monotonic ns of the ping awaiting its pong
+        self._resyncing: dict[str, int] = {}  # market -> when its resync was sent
         self._handlers = {AuthOk: self._on_auth_ok, Subscribed: self._on_subscribed,
                           VenueError: self._on_error, Pong: self._on_pong}
 
@@ -352,6 +355,7 @@ class Session:
         self.stats.connects += 1
         for book in self.books.values():
             book.reset()
+        self._resyncing.clear()  # the new subscriptions bring every snapshot
         self._ping_sent = None
         self._deadline = now_ns + int(self.config.handshake_timeout_s * NS)
         out.append(Send(codec.encode_auth(self._key), secret=True))
@@ -380,9 +384,11 @@ class Session:
         state = self.state
         out: list[Action] = []
         if state is State.LIVE:
+            if self._resyncing:
+                self._retry_resyncs(now_ns, out)
             if self._ping_sent is not None:
                 if now_ns - self._ping_sent >= self.config.pong_timeout_s * NS:
-                    return self._drop(Input.PONG_OVERDUE, "pong_timeout", now_ns)
+                    return out + self._drop(Input.PONG_OVERDUE, "pong_timeout", now_ns)
             elif now_ns >= self._next_ping:
                 self._ping_sent = now_ns
                 self.stats.pings += 1
@@ -419,7 +425,7 @@ class Session:
             return [Deliver(exc)]
         cls = event.__class__
         if cls is BookUpdate or cls is BookSnapshot:
-            return self._on_book(event)
+            return self._on_book(event, now_ns)
         handler = self._handlers.get(cls)
         if handler is None:
             return [Deliver(event)]
@@ -449,7 +455,7 @@ class Session:
 
     # -- frames ----------------------------------------------------------------------------
 
-    def _on_book(self, event: BookSnapshot | BookUpdate) -> list[Action]:
+    def _on_book(self, event: BookSnapshot | BookUpdate, now_ns: int) -> list[Action]:
         book = self.books.get(event.market)
         if book is None or book.depth != event.depth:
             return [Deliver(event)]
@@ -457,12 +463,26 @@ class Session:
             top = book.apply(event)
         except SequenceGap as gap:
             self.stats.gaps += 1
-            self.stats.resyncs += 1
-            text = codec.encode_subscribe(["orderbook"], [book.market], book.depth)
-            return [Deliver(gap), Resync(book.market, text)]
+            return [Deliver(gap), self._resync(book, now_ns)]
         if top is None:
             return [Deliver(event)]
         return [Deliver(event), Deliver(top)]
+
+    def _resync(self, book: L2Book, now_ns: int) -> Resync:
+        self.stats.resyncs += 1
+        self._resyncing[book.market] = now_ns
+        return Resync(book.market, codec.encode_subscribe(["orderbook"], [book.market],
+                                                          book.depth))
+
+    def _retry_resyncs(self, now_ns: int, out: list) -> None:
+        """A resync whose snapshot has not come within handshake_timeout_s is sent again."""
+        limit = self.config.handshake_timeout_s * NS
+        for market, sent in list(self._resyncing.items()):
+            book = self.books[market]
+            if book.synced:
+                del self._resyncing[market]
+            elif now_ns - sent >= limit:
+                out.append(self._resync(book, now_ns))
 
     def _on_auth_ok(self, event: AuthOk, now_ns: int) -> list[Action]:
         if self.state is not State.AUTHENTICATING:

@@ -164,6 +164,7 @@ class VenueConnection:
         self._fatal: str | None = None
         self._task: asyncio.Task | None = None
         self._live = asyncio.Event()
+        self._was_live = False
         self._stopped = asyncio.Event()
 
     # -- the public API --------------------------------------------------------------------
@@ -199,8 +200,8 @@ class VenueConnection:
         finally:
             live.cancel()
             stopped.cancel()
-        if self._live.is_set():
-            return
+        if self._was_live:
+            return  # it may have dropped again since; it reconnects on its own
         reason = self._fatal or "start_timeout"
         await self.close()
         raise StartFailed(f"the venue session did not become live: {reason}", reason)
@@ -269,6 +270,7 @@ class VenueConnection:
                     self._send(action.text)
             elif cls is StateChanged:
                 if action.new is State.LIVE:
+                    self._was_live = True
                     self._live.set()
                 else:
                     self._live.clear()
