@@ -16,6 +16,8 @@ BENCH_TARGETS = {
     "journal": ("host.journal.bench", "journal cost per order event: insert + commit on a "
                                       "real SQLite file, WAL, synchronous NORMAL vs FULL"),
     "risk": ("host.bench.risk", "RiskEngine.check and each strategy's on_top, per call"),
+    "client-decode": ("host.venue_client.decode_bench",
+                      "one venue WebSocket frame to a typed event, per message type"),
     "venue": ("sim.venue.bench_cli", "the local venue's capacity: orders matched/s, messages "
                                      "published/s, WebSocket order round trip"),
 }
