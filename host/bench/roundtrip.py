@@ -191,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
     print("tickwire bench roundtrip: one order in flight to the local venue on loopback "
           "(venue in its own process, client on uvloop)")
     print(table([(names[k], summaries[k]) for k in names], unit_note="µs per round trip"))
-    print(f"  the seed's REST way against tickwire: {ratios(summaries['tickwire'], summaries['rest'])}")
+    print("  the seed's REST way against tickwire: "
+          f"{ratios(summaries['tickwire'], summaries['rest'])}")
     print(f"  tickwire above the websockets floor: "
           f"p50 +{summaries['tickwire'].us('p50') - summaries['ws'].us('p50'):.1f} µs")
     print(f"  {GOAL}")

@@ -108,7 +108,11 @@ class TradingSession:
             self.note(f"reconcile after {why}: {len(rec.gone)} gone, {len(rec.behind)} behind, "
                       f"{len(rec.adopt)} adopted, {len(rec.to_cancel)} cancelled, "
                       f"{len(rec.positions)} position fixes")
-        commands = self.trader.on_reconciled(events, now, time.time_ns()) if self.trader else []
+        if self.trader is not None:
+            commands = self.trader.on_reconciled(events, now, time.time_ns())
+        else:
+            self.journal.oms_events(events)
+            commands = []
         if why == "start-up" and self.oms.open_orders():
             # The strategies start clean: whatever the last run left resting is cancelled.
             await self.cancel_all_over_rest(RESTART_CANCEL)
@@ -157,6 +161,7 @@ class TradingSession:
                      "denied": risk.denied, "realized_usd": risk.realized_usd,
                      "unrealized_usd": risk.unrealized_usd},
             "latency": latency_table(self.metrics),
+            "strategies": {name: st.status() for name, st in self.trader.strategies.items()},
             "metrics_port": self.metrics_port,
             "notes": self.notes[-10:],
         }
@@ -178,9 +183,10 @@ class TradingSession:
 
     async def shutdown(self) -> None:
         conn = self.connection
+        commands = self.trader.stop_trading() if self.trader else []
         if conn is not None and conn.state is State.LIVE and self.oms.open_orders():
             with contextlib.suppress(ClientError):
-                conn.cancel_all()
+                self.on_commands(commands)
             deadline = time.monotonic() + 2.0
             while self.oms.open_orders() and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
@@ -201,20 +207,22 @@ async def build_session(config: DaemonConfig, metrics: Registry, on_commands,
     v = config.venue
     key = load_api_key(v.api_key_env, v.api_key_file)
     rest = RestClient(v.rest_url, key)
-    markets = await rest.markets()
-    journal = Journal(config.daemon.journal)
+    journal = None
     try:
+        markets = await rest.markets()
+        journal = Journal(config.daemon.journal)
         boot = journal.start()
         oms = Oms(markets, ClientIds(boot))
         oms.restore(journal.recover(markets))
         session = TradingSession(config, metrics, key, rest, markets, journal, oms)
-        now = time.monotonic_ns()
-        risk = RiskEngine(config.risk, markets, now, positions=oms.positions(),
+        # The venue's word on orders and positions comes before risk counts a single lot.
+        await session.reconcile("start-up")
+        risk = RiskEngine(config.risk, markets, time.monotonic_ns(), positions=oms.positions(),
                           wall_ns=time.time_ns())
         strategies = build_strategies(config.strategies, markets)
         session.trader = trader = Trader(markets, oms, risk, strategies, journal, metrics)
-        trader.apply_risk_events(risk.startup_events())
         session.on_commands = on_commands
+        trader.apply_risk_events(risk.startup_events())   # nothing rests yet to cancel
         wanted = sorted({m for s in strategies for m in s.markets})
         subscriptions = [Subscription("orderbook", tuple(wanted), v.book_depth)] if wanted else []
         session.connection = VenueConnection(
@@ -222,6 +230,7 @@ async def build_session(config: DaemonConfig, metrics: Registry, on_commands,
             on_state=lambda state: on_state(state is State.LIVE))
         return session
     except BaseException:
-        journal.close()
+        if journal is not None:
+            journal.close()
         await rest.close()
         raise

@@ -19,9 +19,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from host.daemon.assembly import build_session
 from host.daemon.config import DaemonConfig
 from host.daemon.control import ControlError, serve_control
-from host.daemon.assembly import build_session
 from host.daemon.summary import Summary, summarise
 from host.daemon.trader import SendCancel, SendCancelAll, SendOrder, Trader
 from host.metrics.http_endpoint import serve_metrics
@@ -66,7 +66,6 @@ class Daemon:
         s = self.session
         self.trader = s.trader
         try:
-            await self._reconcile("start-up")
             await s.connection.start()
             self._started = True
             self._servers.append(await serve_control(cfg.daemon.control_socket, self._control))

@@ -35,6 +35,7 @@ class Summary:
     risk_events: list[dict]
     notes: list[str] = field(default_factory=list)
     exit_code: int = 0
+    strategies: dict[str, dict] = field(default_factory=dict)
 
     def render(self) -> str:
         lines = [f"tickwire: stopped after {self.seconds:.1f} s ({self.stop_reason})",
@@ -53,6 +54,9 @@ class Summary:
         lines.append(f"  risk     state {self.risk_state}, {len(self.risk_events)} events")
         for ev in self.risk_events[-12:]:
             lines.append(f"    {ev['kind']:<10} {ev['reason']:<22} {ev.get('detail', '')}")
+        for name, status in self.strategies.items():
+            lines.append(f"  strategy {name}: " + ", ".join(
+                f"{k} {v}" for k, v in status.items() if not isinstance(v, dict | list)))
         for note in self.notes[-8:]:
             lines.append(f"  note     {note}")
         return "\n".join(lines)
@@ -96,4 +100,5 @@ def summarise(daemon) -> Summary:
     return Summary(daemon.stop_reason, seconds, orders,
                    daemon.metrics.counter("fills_total").value, positions, pnl,
                    latency_table(daemon.metrics), str(risk.state), list(s.trader.risk_log),
-                   list(s.notes), exit_code=daemon.exit_code)
+                   list(s.notes), exit_code=daemon.exit_code,
+                   strategies={n: st.status() for n, st in s.trader.strategies.items()})

@@ -16,10 +16,9 @@ import time
 from dataclasses import dataclass
 
 from host.metrics.registry import Registry
-from host.oms.events import OrderStateChanged
+from host.oms.events import OrderFilled, OrderStateChanged
 from host.strategy.actions import CancelAll, CancelOrder, PlaceOrder
 from host.venue_client.events import (
-    Cancelled,
     CancelReject,
     Fill,
     MarketStatus,
@@ -71,6 +70,7 @@ class Trader:
         self.tops: dict[str, object] = {}
         self.halted_markets: set[str] = set()
         self.risk_log: list[dict] = []      # this run's trips and state changes, for summaries
+        self.trading = True                 # False once shutting down: no new orders
         m = metrics
         self._ack = m.histogram("ack_seconds", "Order sent to the venue's ack.")
         self._fill = m.histogram("first_fill_seconds", "Order sent to its first fill.")
@@ -140,6 +140,9 @@ class Trader:
         commands: list[Command] = []
         self.journal.oms_events(oms_events)
         for ev in oms_events:
+            if isinstance(ev, OrderFilled):
+                # A fill we missed while away still moves risk's positions and PnL.
+                self._risk_events(self.risk.on_fill(ev.fill, recv_ns), commands)
             if isinstance(ev, OrderStateChanged):
                 strategy = self.strategies.get(ev.order.tag)
                 if strategy is not None:
@@ -173,7 +176,14 @@ class Trader:
             elif isinstance(action, CancelAll):
                 commands.append(SendCancelAll(action.market))
 
+    def stop_trading(self) -> list[Command]:
+        """Shutting down: strategies may still ask, but nothing new goes out."""
+        self.trading = False
+        return [SendCancelAll()]
+
     def _place(self, strategy, req: PlaceOrder, recv_ns, wall_ns, commands) -> None:
+        if not self.trading:
+            return
         top = self.tops.get(req.market)
         position = self.oms.position(req.market).qty
         now = self.clock()
@@ -192,6 +202,8 @@ class Trader:
         order = self.oms.submit(req, now)
         self.journal.order_submitted(order)
         self._orders.inc()
+        self.metrics.counter("strategy_orders_total", "Orders sent, by strategy.",
+                             strategy=req.tag).inc()
         commands.append(SendOrder(order.order_id, req.market, req.side, req.qty, req.price,
                                   req.order_type, req.origin_ns))
         self._run(strategy, strategy.on_submitted(req, order.order_id), recv_ns, wall_ns,
