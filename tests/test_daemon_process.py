@@ -101,8 +101,9 @@ def test_sigkill_then_restart_recovers_orders_and_position(tmp_path, venue):
     db = sqlite3.connect(tmp_path / "journal.sqlite")
     startup = db.execute("SELECT reason, detail FROM risk_events WHERE kind = 'reconcile' "
                          "ORDER BY seq").fetchall()
-    states = dict(db.execute("SELECT order_id, state FROM orders WHERE order_id IN (%s)"
-                             % ",".join("?" * len(resting)), [o.order_id for o in resting]))
+    marks = ",".join("?" * len(resting))
+    states = dict(db.execute(f"SELECT order_id, state FROM orders WHERE order_id IN ({marks})",
+                             [o.order_id for o in resting]))
     db.close()
     restart = [json.loads(detail) for reason, detail in startup if reason == "start-up"][-1]
     # (The market may fill a resting quote between the kill and the restart.)

@@ -178,9 +178,9 @@ def run(args: argparse.Namespace) -> int:
 
     echo = _Echo()
     try:
-        with VenueProcess("--source", "none", "--no-limits") as venue:
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                samples = runner.run(_measure(venue.info, echo.port, args))
+        with (VenueProcess("--source", "none", "--no-limits") as venue,
+              asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner):
+            samples = runner.run(_measure(venue.info, echo.port, args))
     finally:
         echo.close()
     names = {"tickwire": "tickwire: send_order -> OrderAck (venue_client)",
