@@ -23,6 +23,7 @@ from host.oms.ids import ClientIds
 from host.oms.oms import Oms
 from host.oms.reconcile import apply as apply_reconciliation
 from host.oms.reconcile import reconcile
+from host.oms.states import OmsError
 from host.risk.engine import RiskEngine
 from host.strategy.build import build_strategies
 from host.venue_client.book import SequenceGap, TopOfBook
@@ -54,6 +55,7 @@ class TradingSession:
         self.metrics_port: int | None = None
         self.final_journal_summary = None
         self.on_commands: Callable = lambda commands: None
+        self.request_reconcile: Callable = lambda why: None
         self._gaps = metrics.counter("book_resyncs_total", "Book sequence gaps resynced.")
         self._bad_frames = metrics.counter("protocol_errors_total", "Malformed venue frames.")
         self._venue_errors = metrics.counter("venue_errors_total", "Venue error messages.")
@@ -67,7 +69,15 @@ class TradingSession:
         if isinstance(event, TopOfBook):
             commands = trader.on_top(event, recv_ns, wall_ns)
         elif isinstance(event, ORDER_EVENTS):
-            commands = trader.on_order_event(event, recv_ns, wall_ns)
+            try:
+                commands = trader.on_order_event(event, recv_ns, wall_ns)
+            except OmsError as exc:
+                # The OMS refused an event and is unchanged: record it and ask the venue.
+                self.journal.risk_event("oms_error", getattr(exc, "reason", "oms_error"),
+                                        {"event": repr(event), "error": str(exc)}, recv_ns)
+                self.note(f"OMS refused {type(event).__name__}: {exc}; reconciling")
+                self.request_reconcile("oms_error")
+                return
         elif isinstance(event, MarketStatus):
             commands = trader.on_market_status(event, recv_ns, wall_ns)
         elif isinstance(event, SequenceGap):

@@ -65,6 +65,8 @@ class Daemon:
         self.session = await build_session(cfg, self.metrics, self._on_event, self._on_state)
         s = self.session
         self.trader = s.trader
+        s.request_reconcile = lambda why: self._tasks.append(
+            asyncio.create_task(self._reconcile(why)))
         try:
             await s.connection.start()
             self._started = True
