@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="build: print the build directory (building it if need be); "
                              "bench: run the scoreboard bench and print its figures")
     system.add_argument("--packets", type=int, default=None,
-                        help="feed packets per trading phase of the bench (default 120)")
+                        help="feed packets per trading phase of the bench (default 90)")
     system.add_argument("--seed", type=int, default=None)
     system.set_defaults(func=_system)
     _add_bench(sub)
