@@ -49,6 +49,14 @@ def _latency(args: argparse.Namespace) -> int:
 
 def _feed_demo(args: argparse.Namespace) -> int:
     from host import feed_demo
+def _system(args: argparse.Namespace) -> int:
+    from sim import system_build
+
+    return system_build.run(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from host import demo
 
     return feed_demo.run(args.packets)
 
@@ -127,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     latency = sub.add_parser("latency", help="simulate the pipeline gateware at both widths "
                                              "and print its wire-to-order latency in cycles")
     latency.set_defaults(func=_latency)
+    system = sub.add_parser("system", help="the Verilated full design: build it, or run its "
+                                           "scoreboard bench and print its figures")
+    system.add_argument("action", choices=("build", "bench"),
+                        help="build: print the build directory (building it if need be); "
+                             "bench: run the scoreboard bench and print its figures")
+    system.add_argument("--packets", type=int, default=None,
+                        help="feed packets per trading phase of the bench (default 90)")
+    system.add_argument("--seed", type=int, default=None)
+    system.set_defaults(func=_system)
     _add_bench(sub)
     from sim.venue import command
 
