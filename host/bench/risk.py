@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass
 
 from host.bench.stats import Summary, quiet_gc, table, time_each
+from host.model.kill_switch import ALL_REASONS, MASK32, KillSwitch, OrderSource
 from host.risk.config import RiskConfig
-from host.risk.engine import RiskEngine
+from host.risk.engine import RiskEngine, _Intent
 from host.strategy.actions import CancelOrder, PlaceOrder
 from host.strategy.config import LatencyArbConfig, MarketMakerConfig
 from host.strategy.latency_arb import LatencyArb
@@ -83,6 +84,29 @@ def bench_check(n: int, seed: int, stale: bool) -> list[int]:
     return samples
 
 
+def bench_model(n: int, seed: int) -> list[int]:
+    """The kill-switch model's order() alone: the share of check() that is the hardware
+    rules (host/model/kill_switch.py)."""
+    limits = RiskConfig().model_limits
+    ks = KillSwitch(limits, now=-limits.rate_window)
+    ks.clear(int(ALL_REASONS), 0)
+    ks.arm(1, 0)
+    ks.arm(~1 & MASK32, 0)
+    samples = []
+    clock = time.perf_counter_ns
+    now = 0
+    for i, top in enumerate(walk(n, seed)):
+        now = 1 + i * GAP_NS
+        ks.book_top(0, top.bid, top.ask, now)  # untimed, as in bench_check
+        intent = _Intent(0, 1, top.ask, 1)
+        start = clock()
+        ks.order(intent, OrderSource.HOST, now)
+        samples.append(clock() - start)
+    if not ks.snapshot(now).armed:
+        raise RuntimeError("bench inputs tripped the kill-switch model")
+    return samples
+
+
 def spot_of(perp: list[Top], seed: int) -> list[Top]:
     """The primary: the perp's mid plus an offset that now and then jumps about 10 bp and
     decays back, so the arbitrage rule fires on a fraction of the updates."""
@@ -137,6 +161,7 @@ def report(n: int, rounds: int, seed: int) -> str:
         with quiet_gc():
             runs = {
                 "RiskEngine.check (allowed)": bench_check(n, seed + r, stale=False),
+                "  of which kill-switch model order()": bench_model(n, seed + r),
                 "RiskEngine.check (denied: stale)": bench_check(n, seed + r, stale=True),
             }
             arb, orders = bench_arb(n, seed + r)
