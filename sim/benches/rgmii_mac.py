@@ -50,9 +50,10 @@ class RxMix:
     def frame_bytes(self) -> bytes:
         rng = self.rng
         roll = rng.random()
-        if roll < 0.04:
-            n = mac.MAX_DATA
-        elif roll < 0.06:
+        if roll < 0.1:
+            # Each side of every limit: no data byte, the shortest and longest good frames.
+            n = rng.choice((0, 1, mac.MIN_DATA - 1, mac.MIN_DATA, mac.MAX_DATA, mac.MAX_DATA + 1))
+        elif roll < 0.12:
             n = mac.MAX_DATA + rng.randint(1, 8)
         elif roll < 0.15:
             n = rng.randint(0, mac.MIN_DATA - 1)
@@ -66,8 +67,7 @@ class RxMix:
         roll = rng.random()
         frame = self.frame_bytes()
         if roll < 0.45:
-            return "good", mac.tx_symbols(frame, gap=gap, pad=len(frame) >= mac.MIN_DATA
-                                          or rng.random() < 0.5)
+            return "good", mac.tx_symbols(frame, gap=gap, pad=rng.random() < 0.3)
         if roll < 0.55:
             return "bad_fcs", mac.tx_symbols(frame, gap=gap, corrupt_fcs=True)
         if roll < 0.63:
@@ -105,6 +105,7 @@ class RxSide:
         self.dut = dut
         self.rng = rng
         self.ready_chance = ready_chance
+        self.ready_low: range = range(0)  # rx cycles with `rx.ready` held low
         self.pairs: deque[mac.Rgmii] = deque()
         self.cycle = 0
         self.frames: list[tuple[bytes, bool, int]] = []  # (data, error, cycle of last beat)
@@ -130,7 +131,8 @@ class RxSide:
                 rise, fall = IDLE_PAIR
             dut.rxd.value = rise & 0xF
             dut.rx_ctl.value = rise >> 4
-            take = self.ready_chance >= 1 or self.rng.random() < self.ready_chance
+            take = ((self.ready_chance >= 1 or self.rng.random() < self.ready_chance)
+                    and self.cycle not in self.ready_low)
             if take != ready:
                 dut.rx__ready.value = ready = take
             await ReadOnly()
@@ -325,6 +327,23 @@ async def rx_backpressure_marks_lost_frames(dut):
     dut._log.info("rgmii_mac rx backpressure: %d of %d frames lost beats; counters %s",
                   lost, len(frames), delta)
 
+    # `rx.ready` held low over a frame's end: its last beat is lost, and an empty last beat
+    # with the error ends the frame once there is room; the next frame comes through whole.
+    rx.ready_chance = 1
+    frames = [rng.randbytes(70) for _ in range(2)]
+    symbols = [s for f in frames for s in mac.tx_symbols(f)]
+    last_data = mac.PREAMBLE_BYTES + len(frames[0])  # index of its last data byte's symbol
+    first_cycle = rx.cycle + 1
+    rx.ready_low = range(first_cycle + last_data - 3, first_cycle + last_data + 12)
+    done = len(rx.frames)
+    rx.queue(mac.to_rgmii(symbols))
+    await ClockCycles(dut.rx_clk, len(symbols) + 16)
+    ended, whole = rx.frames[done:]
+    assert ended[1] and ended[0] == frames[0][:len(ended[0])] and len(ended[0]) < 70, ended
+    assert whole[:2] == (frames[1], False), whole
+    final = counters(dut, RX_COUNTERS)
+    assert final["rx_overflows"] - after["rx_overflows"] == 1, final
+
 
 async def _send(dut, tx: TxSide, beats: int, drain: int = 40) -> None:
     """Wait until `beats` beats have been taken, then `drain` cycles for them to leave."""
@@ -396,7 +415,10 @@ async def tx_underrun_ends_the_frame_with_an_error(dut):
         tx.beats.append(_beat(byte, 1, int(n == len(frames[1]) - 1)))
     tx.queue_frame(frames[2])
     await _send(dut, tx, 3 * 80)
-    sent = mac.tx_frames(mac.from_rgmii(pairs))
+    symbols = mac.from_rgmii(pairs)
+    ends = [n for n in range(1, len(symbols)) if symbols[n - 1][1] and not symbols[n][1]]
+    assert symbols[ends[1] - 1][2], "the underrun's frame does not end on an error symbol"
+    sent = mac.tx_frames(symbols)
     assert [good for _body, good in sent] == [True, False, True], sent
     assert sent[1][0][:stall_at] == frames[1][:stall_at]
     assert len(sent[1][0]) == stall_at + 1, "the errored frame did not end at the underrun"
