@@ -38,6 +38,12 @@ def _latency(args: argparse.Namespace) -> int:
     return pipeline_latency.main()
 
 
+def _mac(args: argparse.Namespace) -> int:
+    from sim import mac_figures
+
+    return mac_figures.main()
+
+
 def _demo(args: argparse.Namespace) -> int:
     from host import demo
 
@@ -81,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     latency = sub.add_parser("latency", help="simulate the pipeline gateware at both widths "
                                              "and print its wire-to-order latency in cycles")
     latency.set_defaults(func=_latency)
+    mac = sub.add_parser("mac", help="simulate the RGMII MAC at its pins and print its "
+                                     "latency in cycles (docs/mac.md)")
+    mac.set_defaults(func=_mac)
     _add_bench(sub)
     from sim.venue import command
 

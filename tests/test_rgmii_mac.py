@@ -165,6 +165,7 @@ def test_ddr_layer_refuses_a_platform_it_does_not_know():
 def test_mac_at_the_pins_matches_the_model(tmp_path, monkeypatch):
     report = tmp_path / "report.json"
     monkeypatch.setenv(REPORT_ENV, str(report))
-    run_bench(RgmiiMac, name="rgmii_mac", bench_module="sim.benches.rgmii_mac")
+    run_bench(RgmiiMac, name="rgmii_mac", bench_module="sim.benches.rgmii_mac",
+              extra_env={REPORT_ENV: str(report)})
     figures = json.loads(report.read_text())
     assert figures["rx_latency_cycles"] > mac.FCS_BYTES

@@ -171,6 +171,8 @@ class TxSide:
         self.beats: deque[int | None] = deque()  # None: offer nothing for one cycle
         self.cycle = 0
         self.taken = 0
+        self.first_offer: int | None = None  # the cycle the first beat was offered
+        self.first_burst: int | None = None  # the cycle whose rising edge put DV on the pins
         cocotb.start_soon(self._run())
 
     async def _run(self) -> None:
@@ -186,6 +188,8 @@ class TxSide:
                 if beat is not None:
                     dut.tx__payload.value = beat
                     offering = True
+                    if self.first_offer is None:
+                        self.first_offer = self.cycle
             dut.tx__valid.value = int(offering)
             await ReadOnly()
             if rise is not None:
@@ -198,6 +202,8 @@ class TxSide:
             await ReadOnly()
             assert dut.txc.value, "txc is not high after a rising edge of the tx clock"
             rise = int(dut.tx_ctl.value) << 4 | dut.txd.value.to_unsigned()
+            if rise >> 4 and self.first_burst is None:
+                self.first_burst = self.cycle
 
     def queue_frame(self, frame: bytes, empty_last: bool = False) -> None:
         for n, byte in enumerate(frame):
@@ -345,8 +351,9 @@ async def rx_backpressure_marks_lost_frames(dut):
     assert final["rx_overflows"] - after["rx_overflows"] == 1, final
 
 
-async def _send(dut, tx: TxSide, beats: int, drain: int = 40) -> None:
-    """Wait until `beats` beats have been taken, then `drain` cycles for them to leave."""
+async def _send(dut, tx: TxSide, beats: int, drain: int = 100) -> None:
+    """Wait until `beats` beats have been taken, then `drain` cycles for them to leave (an
+    empty frame's last beat is followed by 64 bytes of padding and FCS)."""
     while tx.taken < beats:
         await ClockCycles(dut.tx_clk, 16)
     await ClockCycles(dut.tx_clk, drain)
@@ -383,6 +390,7 @@ async def tx_random_frames_on_the_pins(dut):
         beats += len(frame) + (empty_last or not frame)
     await _send(dut, tx, beats)
     symbols = mac.from_rgmii(pairs)
+    assert not symbols[-1][1], "the pins were still sending when the capture ended"
     sent = mac.tx_frames(symbols)
     assert len(sent) == len(frames), f"{len(sent)} bursts on the pins for {len(frames)} frames"
     for n, ((body, good), frame) in enumerate(zip(sent, frames, strict=True)):
@@ -393,8 +401,14 @@ async def tx_random_frames_on_the_pins(dut):
     assert set(gaps) == {mac.IFG_CYCLES}, f"gaps between back-to-back frames: {sorted(set(gaps))}"
     got = counters(dut, TX_COUNTERS)
     assert got == {"tx_frames": len(frames), "tx_underruns": 0}, got
-    dut._log.info("rgmii_mac tx: %d frames, %d pair cycles, gaps all %d", len(frames),
-                  len(pairs), mac.IFG_CYCLES)
+    # Both cycle numbers count rising edges: the one that first sees `tx.valid`, and the one
+    # after which the first preamble nibble is on the pins.
+    start_latency = tx.first_burst - tx.first_offer
+    dut._log.info("rgmii_mac tx: %d frames, %d pair cycles, gaps all %d; %d cycles from the "
+                  "first tx.valid to the preamble on the pins", len(frames), len(pairs),
+                  mac.IFG_CYCLES, start_latency)
+    report(tx_start_latency_cycles=start_latency, tx_frames=len(frames),
+           tx_gap_cycles=mac.IFG_CYCLES)
 
 
 @cocotb.test(timeout_time=100, timeout_unit="ms")
