@@ -14,12 +14,6 @@ from amaranth import Cat, ClockDomain, ClockSignal, Const, Instance, Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-# Cycles from a symbol's rising-edge half on the rx pins to it on `rx_data`/`rx_dv`/`rx_er`
-# (counted in rising edges of rx_clk), and from `tx_data`/`tx_en`/`tx_er` to the txd rising
-# half, in simulation. IDDRX1F matches; ODDRX1F adds pipeline stages of its own.
-RX_LATENCY = 2
-TX_LATENCY = 1
-
 
 class RgmiiIo(wiring.Component):
     """The DDR layer between RGMII pins and the MAC (GMII inside).
@@ -27,10 +21,12 @@ class RgmiiIo(wiring.Component):
     Domains: `rx` is clocked by the PHY's RXC, `tx` by the 125 MHz transmit clock.
 
     - `rxd`, `rx_ctl`: RGMII receive pins. `rx_data`, `rx_dv`, `rx_er`: one GMII symbol per
-      `rx` cycle.
+      `rx` cycle, shown from the rising edge after the one that took its low nibble.
     - `tx_data`, `tx_en`, `tx_er`: one GMII symbol per `tx` cycle. `txd`, `tx_ctl`: RGMII
-      transmit pins. `txc`: the transmit clock for the PHY, edge-aligned with the data (the
-      PHY's TX delay, or a phase-shifted clock, must provide the RGMII setup time).
+      transmit pins, from the rising edge after the one that took the symbol (in simulation;
+      ODDRX1F adds pipeline stages of its own). `txc`: the transmit clock for the PHY,
+      edge-aligned with the data (the PHY's TX delay, or a phase-shifted clock, must provide
+      the RGMII setup time).
     """
 
     rxd: In(4)
