@@ -53,6 +53,10 @@ def _system(args: argparse.Namespace) -> int:
     from sim import system_build
 
     return system_build.run(args)
+def _mac(args: argparse.Namespace) -> int:
+    from sim import mac_figures
+
+    return mac_figures.main()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -144,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="feed packets per trading phase of the bench (default 90)")
     system.add_argument("--seed", type=int, default=None)
     system.set_defaults(func=_system)
+    mac = sub.add_parser("mac", help="simulate the RGMII MAC at its pins and print its "
+                                     "latency in cycles (docs/mac.md)")
+    mac.set_defaults(func=_mac)
     _add_bench(sub)
     from sim.venue import command
 
