@@ -71,6 +71,7 @@ class Trader:
         self.halted_markets: set[str] = set()
         self.risk_log: list[dict] = []      # this run's trips and state changes, for summaries
         self.trading = True                 # False once shutting down: no new orders
+        self._last_denial: dict[str, str] = {}   # strategy -> reason of its last denial
         m = metrics
         self._ack = m.histogram("ack_seconds", "Order sent to the venue's ack.")
         self._fill = m.histogram("first_fill_seconds", "Order sent to its first fill.")
@@ -91,7 +92,8 @@ class Trader:
             self._risk_events(self.risk.on_mark(top.market, (top.bid + top.ask) / 2, recv_ns),
                               commands)
         for strategy in self._by_market.get(top.market, ()):
-            self._run(strategy, strategy.on_top(top, recv_ns), recv_ns, wall_ns, commands)
+            actions = strategy.on_top(top, recv_ns, self.clock())
+            self._run(strategy, actions, recv_ns, wall_ns, commands)
         return commands
 
     def on_market_status(self, event: MarketStatus, recv_ns: int, wall_ns: int
@@ -193,12 +195,17 @@ class Trader:
             reason = str(verdict.reason)
             self.metrics.counter("denials_total", "Orders risk refused, by reason.",
                                  reason=reason).inc()
-            self.journal.risk_event("deny", reason,
-                                    {"market": req.market, "side": str(req.side),
-                                     "qty": req.qty, "price": req.price, "tag": req.tag,
-                                     "detail": verdict.detail}, now)
+            # A halted or throttled engine refuses a quote on every top: the journal keeps
+            # the first of each run per strategy and reason, the counter keeps them all.
+            if self._last_denial.get(req.tag) != reason:
+                self._last_denial[req.tag] = reason
+                self.journal.risk_event("deny", reason,
+                                        {"market": req.market, "side": str(req.side),
+                                         "qty": req.qty, "price": req.price, "tag": req.tag,
+                                         "detail": verdict.detail}, now)
             self._run(strategy, strategy.on_denied(req, reason), recv_ns, wall_ns, commands)
             return
+        self._last_denial.pop(req.tag, None)
         order = self.oms.submit(req, now)
         self.journal.order_submitted(order)
         self._orders.inc()
