@@ -157,8 +157,17 @@ def _parse_floors():
     }
 
 
-def report(replay: DepthReplay, rounds: int, agreed: Agreement) -> str:
+PLOTTED = (ACTED, "orjson + SortedDict (int ticks)", "seed design: json + float dict + max/min")
+
+
+def report(replay: DepthReplay, rounds: int, agreed: Agreement, svg: Path | None = None) -> str:
     passes = measure(replay, rounds)
+    if svg is not None:
+        from host.bench.svg_plot import histogram_svg
+
+        svg.write_text(histogram_svg(
+            "Binance USD-M depth message to decision (fastest of passes)",
+            [(name, fastest_of_passes(passes[name])) for name in PLOTTED]))
     best = {name: Summary.of(fastest_of_passes(p)) for name, p in passes.items()}
     pooled = {name: Summary.of(x for one in p for x in one) for name, p in passes.items()}
     references = [cls.name for cls in depth_designs.REFERENCES]
@@ -237,6 +246,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="replay only the first N diffs after the snapshot")
     parser.add_argument("--data", type=Path, default=None,
                         help=f"the USD-M recording (default: {binance.USDM_FILE} in shared/data)")
+    parser.add_argument("--svg", type=Path, default=None,
+                        help="also draw the latency histograms into this SVG file")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -245,5 +256,5 @@ def run(args: argparse.Namespace) -> int:
         print(problem)
         return 2
     replay = load(path, args.limit)
-    print(report(replay, max(args.rounds, 1), check_agreement(replay)))
+    print(report(replay, max(args.rounds, 1), check_agreement(replay), args.svg))
     return 0
