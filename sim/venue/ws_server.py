@@ -21,9 +21,10 @@ import socket
 from http import HTTPStatus
 
 import orjson
-from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode, Opcode
+from websockets.protocol import OPEN
 
 from sim.venue.core import VenueCore
 from sim.venue.delay_lane import DelayLane, Timer
@@ -36,6 +37,16 @@ PATH = "/trading"
 SLOW_CONSUMER_BYTES = 8 << 20  # a client this far behind is cut off, not buffered for
 log = logging.getLogger("tickwire.venue.ws")
 _TEXT, _BINARY = Opcode.TEXT, Opcode.BINARY
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A server's unmasked, unfragmented text frame (RFC 6455 5.2), as websockets builds it."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 65536:
+        return b"\x81\x7e" + size.to_bytes(2, "big") + payload
+    return b"\x81\x7f" + size.to_bytes(8, "big") + payload
 
 
 class _Connection(ServerConnection):
@@ -190,10 +201,14 @@ class WsServer:
         faults = self.faults
         latency = self._latency
         lanes: dict[str, DelayLane] = {}
-        one = (ws,)
+        protocol, transport = ws.protocol, ws.transport
 
         def deliver(payload: bytes) -> None:
-            broadcast(one, payload, text=True)
+            # What broadcast() does for one connection, minus its generality: a frame goes
+            # out only while the connection is open, and never a fragment (the venue sends
+            # none).
+            if protocol.state is OPEN:
+                transport.write(text_frame(payload))
 
         def send(payload: bytes, kind: str) -> None:
             if kind == "md":
@@ -210,7 +225,7 @@ class WsServer:
             name = "md" if kind == "md" else "private"
             lane = lanes.get(name)
             if delay <= 0.0 and (lane is None or not lane.items):
-                broadcast(one, payload, text=True)
+                deliver(payload)
                 return
             if lane is None:
                 lane = lanes[name] = DelayLane(self.timer, deliver)
