@@ -63,7 +63,7 @@ _ACTIONS = _allowed(BOOK_LEVEL, "action")
 _AGGRESSORS = _allowed(TRADE, "aggressor")
 _STATUSES = _allowed(MARKET_STATUS, "status")
 _BID, _ASK = int(Side.BID), int(Side.ASK)  # also the low bits of a side's slot list index
-assert _SIDES == {_BID, _ASK} and _ASK < 4
+assert {_BID, _ASK} == _SIDES and _ASK < 4
 # Plain ints: comparing with an enum member costs an attribute lookup per message.
 _NEW, _CHANGE = int(BookAction.NEW), int(BookAction.CHANGE)
 _TRADING = int(TradingStatus.TRADING)
@@ -80,6 +80,9 @@ assert COUNTER_NAMES == ("packets", "messages", "ticks", "truncated", "schema",
                          "depth_exhausted", "evaluations", "intents")
 
 
+_DEFAULT_CONFIG = PipelineConfig()
+
+
 def _short(buf, pos: int, size: int) -> int:
     """The fault of a message with fewer than `size` bytes left: its length field outranks
     the truncation, as in the model."""
@@ -90,7 +93,7 @@ class FastPipeline:
     """Sans-I/O, with the interface of host.model.pipeline.Pipeline: `payload(buf)` returns
     the events of one UDP payload, `counters` the pipeline's counters."""
 
-    def __init__(self, config: PipelineConfig = PipelineConfig()) -> None:
+    def __init__(self, config: PipelineConfig = _DEFAULT_CONFIG) -> None:
         if config.depth < 1:
             raise ValueError(f"depth must be at least 1, not {config.depth}")
         self.config = config
@@ -340,7 +343,7 @@ class FastPipeline:
                 sell = trading and bid[0] and bid[1] >= sell_above
                 buy_price, sell_price = ask[1], bid[1]
             fire_buy = buy and not was_buy[m]
-            fire_sell = sell and not was_sell[m] and not fire_buy
+            fire_sell = sell and not was_sell[m]  # the intent is a buy if both fire
             was_buy[m], was_sell[m] = buy, sell
             if fire_buy or fire_sell:
                 emitted = c[_INTENTS]
