@@ -51,7 +51,6 @@ _TEMPLATE_AT = MESSAGE_HEADER.by_name["template_id"].offset
 _TEMPLATE_SHIFT = 8 * _TEMPLATE_AT  # in a little-endian word read at the message start
 _LENGTH_MASK = (1 << MESSAGE_HEADER.by_name["length"].field.bits) - 1
 assert MESSAGE_HEADER.by_name["length"].offset == 0 and MESSAGE_HEADER.byteorder == "little"
-_TEMPLATE_IDS = np.array([m.template_id for m in FEED_MESSAGES], dtype=np.uint8)
 # Zeros after the last payload: room for the widest read of a short or malformed packet.
 _TAIL = bytes(max(PACKET_HEADER.size, MAX_MESSAGE_SIZE) + 8)
 
@@ -123,20 +122,17 @@ def decode_batch(payloads: Sequence[bytes]) -> Batch:
     base = headers["sequence"] - first.astype(np.uint64)  # modulo 2**64, like the sum
 
     batch = Batch(headers, {}, {}, {})
-    # Grouped by template with a stable sort (a radix sort on one byte), wire order within.
-    by_template = np.argsort(template_all, kind="stable")
-    grouped = template_all[by_template]
-    lows = np.searchsorted(grouped, _TEMPLATE_IDS, side="left").tolist()
-    highs = np.searchsorted(grouped, _TEMPLATE_IDS, side="right").tolist()
-    for m, lo, hi in zip(FEED_MESSAGES, lows, highs, strict=True):
-        mine = by_template[lo:hi]
+    for m in FEED_MESSAGES:
+        mine = np.flatnonzero(template_all == m.template_id)  # wire order
         records = _gather(words, at_all.take(mine), FEED_DTYPES[m.name])
         packet = packet_of.take(mine)
         for name, allowed in _ENUM_CHECKS[m.name]:
             bad[packet[~allowed.take(records[name])]] = True
         batch.messages[m.name] = records
         batch.packet[m.name] = packet
-        batch.seq[m.name] = base.take(packet) + mine.astype(np.uint64)
+        seq = base.take(packet)
+        seq += mine.view(np.uint64)  # wire indices, never negative
+        batch.seq[m.name] = seq
     if bad.any():
         _raise_first(payloads, int(np.flatnonzero(bad)[0]))
     return batch
