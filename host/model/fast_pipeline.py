@@ -10,7 +10,7 @@ gateware's scoreboard reference: read it for *what* happens. This file departs o
   more than most of the work a message needs, and a Tick record per message too;
 - one struct per template, derived from host.wire's declaration (`field_struct`), that
   unpacks the fields the pipeline uses and nothing else, the length field included;
-- state in flat lists indexed by market, and by `market << 2 | side` for a side's slots;
+- state in flat lists indexed by market (a side's slots: `slots[side][market]`);
 - a market's sync state is one int, its expected rpt_seq or -1 while stale, so the in-sync
   test of the common case is one comparison;
 - the hot counters are locals, added to the totals once per payload.
@@ -52,6 +52,13 @@ _BBO = field_struct(BEST_BID_OFFER, ("length", "market_id", "rpt_seq", "bid_pric
 _TRADE = field_struct(TRADE, ("length", "market_id", "aggressor", "rpt_seq", "price", "qty"))
 _STATUS = field_struct(MARKET_STATUS, ("length", "market_id", "status", "rpt_seq"))
 _TEMPLATE_AT = MESSAGE_HEADER.by_name["template_id"].offset
+_T_BOOK, _S_BOOK = BOOK_LEVEL.template_id, BOOK_LEVEL.size
+_T_BBO, _S_BBO = BEST_BID_OFFER.template_id, BEST_BID_OFFER.size
+_T_TRADE, _S_TRADE = TRADE.template_id, TRADE.size
+_T_STATUS, _S_STATUS = MARKET_STATUS.template_id, MARKET_STATUS.size
+_T_HEARTBEAT, _S_HEARTBEAT = HEARTBEAT.template_id, HEARTBEAT.size
+_unpack_book, _unpack_bbo = _BOOK.unpack_from, _BBO.unpack_from
+_unpack_trade, _unpack_status = _TRADE.unpack_from, _STATUS.unpack_from
 
 
 def _allowed(layout, name: str) -> frozenset[int]:
@@ -62,8 +69,8 @@ _SIDES = _allowed(BOOK_LEVEL, "side")
 _ACTIONS = _allowed(BOOK_LEVEL, "action")
 _AGGRESSORS = _allowed(TRADE, "aggressor")
 _STATUSES = _allowed(MARKET_STATUS, "status")
-_BID, _ASK = int(Side.BID), int(Side.ASK)  # also the low bits of a side's slot list index
-assert {_BID, _ASK} == _SIDES and _ASK < 4
+_BID, _ASK = int(Side.BID), int(Side.ASK)  # also the index of a side's slots
+assert {_BID, _ASK} == _SIDES
 # Plain ints: comparing with an enum member costs an attribute lookup per message.
 _NEW, _CHANGE = int(BookAction.NEW), int(BookAction.CHANGE)
 _TRADING = int(TradingStatus.TRADING)
@@ -103,10 +110,9 @@ class FastPipeline:
         self._next_sequence = 0
         self._expected = [1] * MARKETS
         self._status = [_TRADING] * MARKETS
-        self._slots: list = [None] * (MARKETS << 2)
-        for market in range(MARKETS):
-            for side in (_BID, _ASK):
-                self._slots[market << 2 | side] = [_EMPTY] * config.depth
+        # _slots[side][market]: the side's `depth` slots, best first (index 0 is unused).
+        self._slots = [None, *([[_EMPTY] * config.depth for _ in range(MARKETS)]
+                               for _ in (_BID, _ASK))]
         self._tail = [_EMPTY] * (config.depth - 1)
         self._client_order_id_base = config.client_order_id_base
         # Rules go through the model's trigger first, so bad ones fail with its errors.
@@ -131,8 +137,8 @@ class FastPipeline:
 
     def top(self, market: int) -> BookTop:
         """The market's best bid and ask now, as the BookTop record the model reports."""
-        return _new(BookTop, (market, *self._slots[market << 2 | _BID][0],
-                              *self._slots[market << 2 | _ASK][0]))
+        return _new(BookTop, (market, *self._slots[_BID][market][0],
+                              *self._slots[_ASK][market][0]))
 
     def payload(self, buf) -> list:
         c = self._counts
@@ -158,12 +164,9 @@ class FastPipeline:
 
         append = out.append
         expecteds, statuses, slots_of = self._expected, self._status, self._slots
+        bids_of, asks_of = slots_of[_BID], slots_of[_ASK]
         rules, was_buy, was_sell = self._rules, self._was_buy, self._was_sell
         depth, tail = self.depth, self._tail
-        unpack_book, unpack_bbo = _BOOK.unpack_from, _BBO.unpack_from
-        t_book, s_book = BOOK_LEVEL.template_id, BOOK_LEVEL.size
-        t_bbo, s_bbo = BEST_BID_OFFER.template_id, BEST_BID_OFFER.size
-        template_at = _TEMPLATE_AT
         ticks = heartbeats = evaluations = 0
         fault = -1
         pos = PACKET_HEADER.size
@@ -172,16 +175,16 @@ class FastPipeline:
             if room < MESSAGE_HEADER_SIZE:
                 fault = _TRUNCATED
                 break
-            template = buf[pos + template_at]
-            if template == t_book:
-                if room < s_book:
-                    fault = _short(buf, pos, s_book)
+            template = buf[pos + _TEMPLATE_AT]
+            if template == _T_BOOK:
+                if room < _S_BOOK:
+                    fault = _short(buf, pos, _S_BOOK)
                     break
-                length, m, side, action, seq, level, price, qty = unpack_book(buf, pos)
-                if length != s_book:
+                length, m, side, action, seq, level, price, qty = _unpack_book(buf, pos)
+                if length != _S_BOOK:
                     fault = _BAD_LENGTH
                     break
-                pos += s_book
+                pos += _S_BOOK
                 if not (m < MARKETS and side in _SIDES and action in _ACTIONS
                         and PRICE_MIN <= price <= PRICE_MAX and QTY_MIN <= qty <= QTY_MAX):
                     c[_BAD_VALUE] += 1
@@ -199,7 +202,7 @@ class FastPipeline:
                 if level >= depth:
                     c[_BEYOND_DEPTH] += 1
                     continue
-                slots = slots_of[m << 2 | side]
+                slots = slots_of[side][m]
                 if level:  # below the best: the top cannot change
                     if action == _NEW:
                         slots.insert(level, (1, price, qty))
@@ -224,17 +227,16 @@ class FastPipeline:
                         del slots[0]
                         slots.append(_EMPTY)
                     if slots[0] != before:
-                        append(_new(BookTop, (m, *slots_of[m << 2 | _BID][0],
-                                              *slots_of[m << 2 | _ASK][0])))
-            elif template == t_bbo:
-                if room < s_bbo:
-                    fault = _short(buf, pos, s_bbo)
+                        append(_new(BookTop, (m,) + bids_of[m][0] + asks_of[m][0]))
+            elif template == _T_BBO:
+                if room < _S_BBO:
+                    fault = _short(buf, pos, _S_BBO)
                     break
-                length, m, seq, bid_price, bid_qty, ask_price, ask_qty = unpack_bbo(buf, pos)
-                if length != s_bbo:
+                length, m, seq, bid_price, bid_qty, ask_price, ask_qty = _unpack_bbo(buf, pos)
+                if length != _S_BBO:
                     fault = _BAD_LENGTH
                     break
-                pos += s_bbo
+                pos += _S_BBO
                 if not (m < MARKETS and PRICE_MIN <= bid_price <= PRICE_MAX
                         and QTY_MIN <= bid_qty <= QTY_MAX and PRICE_MIN <= ask_price <= PRICE_MAX
                         and QTY_MIN <= ask_qty <= QTY_MAX):
@@ -246,7 +248,7 @@ class FastPipeline:
                     c[_MARKET_GAPS] += 1
                     append(_new(MarketGap, (m, expected, seq)))
                 expecteds[m] = (seq + 1) & _U32  # a BestBidOffer resynchronises
-                bids, asks = slots_of[m << 2 | _BID], slots_of[m << 2 | _ASK]
+                bids, asks = bids_of[m], asks_of[m]
                 bid = (1, bid_price, bid_qty) if bid_qty else _EMPTY
                 ask = (1, ask_price, ask_qty) if ask_qty else _EMPTY
                 changed = bid != bids[0] or ask != asks[0]
@@ -254,16 +256,16 @@ class FastPipeline:
                 bids[1:] = tail
                 asks[1:] = tail
                 if changed:
-                    append(_new(BookTop, (m, *bid, *ask)))
-            elif template == TRADE.template_id:
-                if room < TRADE.size:
-                    fault = _short(buf, pos, TRADE.size)
+                    append(_new(BookTop, (m,) + bid + ask))
+            elif template == _T_TRADE:
+                if room < _S_TRADE:
+                    fault = _short(buf, pos, _S_TRADE)
                     break
-                length, m, aggressor, seq, price, qty = _TRADE.unpack_from(buf, pos)
-                if length != TRADE.size:
+                length, m, aggressor, seq, price, qty = _unpack_trade(buf, pos)
+                if length != _S_TRADE:
                     fault = _BAD_LENGTH
                     break
-                pos += TRADE.size
+                pos += _S_TRADE
                 if not (m < MARKETS and aggressor in _AGGRESSORS
                         and PRICE_MIN <= price <= PRICE_MAX and QTY_MIN <= qty <= QTY_MAX):
                     c[_BAD_VALUE] += 1
@@ -279,15 +281,15 @@ class FastPipeline:
                     expecteds[m] = _STALE
                 c[_STALE_DROPS] += 1
                 continue
-            elif template == MARKET_STATUS.template_id:
-                if room < MARKET_STATUS.size:
-                    fault = _short(buf, pos, MARKET_STATUS.size)
+            elif template == _T_STATUS:
+                if room < _S_STATUS:
+                    fault = _short(buf, pos, _S_STATUS)
                     break
-                length, m, status, seq = _STATUS.unpack_from(buf, pos)
-                if length != MARKET_STATUS.size:
+                length, m, status, seq = _unpack_status(buf, pos)
+                if length != _S_STATUS:
                     fault = _BAD_LENGTH
                     break
-                pos += MARKET_STATUS.size
+                pos += _S_STATUS
                 if not (m < MARKETS and status in _STATUSES):
                     c[_BAD_VALUE] += 1
                     continue
@@ -301,14 +303,14 @@ class FastPipeline:
                     expecteds[m] = _STALE
                 statuses[m] = status  # a halt is applied even while stale
                 continue
-            elif template == HEARTBEAT.template_id:
-                if room < HEARTBEAT.size:
-                    fault = _short(buf, pos, HEARTBEAT.size)
+            elif template == _T_HEARTBEAT:
+                if room < _S_HEARTBEAT:
+                    fault = _short(buf, pos, _S_HEARTBEAT)
                     break
-                if _LENGTH.unpack_from(buf, pos)[0] != HEARTBEAT.size:
+                if _LENGTH.unpack_from(buf, pos)[0] != _S_HEARTBEAT:
                     fault = _BAD_LENGTH
                     break
-                pos += HEARTBEAT.size
+                pos += _S_HEARTBEAT
                 heartbeats += 1
                 continue
             else:
@@ -323,8 +325,8 @@ class FastPipeline:
             kind, target, threshold_bp, buy_below, sell_above, rule_qty = rule
             if kind == _ARBITRAGE:
                 traded = target
-                p_bid, p_ask = slots_of[m << 2 | _BID][0], slots_of[m << 2 | _ASK][0]
-                s_bid, s_ask = slots_of[target << 2 | _BID][0], slots_of[target << 2 | _ASK][0]
+                p_bid, p_ask = bids_of[m][0], asks_of[m][0]
+                s_bid, s_ask = bids_of[target][0], asks_of[target][0]
                 buy = sell = False
                 if (statuses[m] == _TRADING
                         and statuses[target] == _TRADING
@@ -337,7 +339,7 @@ class FastPipeline:
                 buy_price, sell_price = s_ask[1], s_bid[1]
             else:
                 traded = m
-                bid, ask = slots_of[m << 2 | _BID][0], slots_of[m << 2 | _ASK][0]
+                bid, ask = bids_of[m][0], asks_of[m][0]
                 trading = statuses[m] == _TRADING
                 buy = trading and ask[0] and ask[1] <= buy_below
                 sell = trading and bid[0] and bid[1] >= sell_above
