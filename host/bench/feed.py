@@ -3,8 +3,9 @@
 The built-in sample capture (sim/sample_feed.py: four markets, every message type) is
 decoded four ways in the same run:
 - streamed through the fast pipeline (host/model/fast_pipeline.py: parser, 256-market book,
-  trigger with an arbitrage rule armed), one UDP payload at a time, the path the daemon runs
-  without an FPGA; its events and counters are checked equal to the model's on the same data;
+  trigger with an arbitrage rule armed), one UDP payload at a time: the software path's feed
+  handler when there is no FPGA; its events and counters are checked equal to the model's on
+  the same data;
 - streamed through the model pipeline (host/model/pipeline.py), the readable specification
   the fast one is proven equal to;
 - streamed through `host.wire.decode_packet` alone, the reference: decoding objects and
