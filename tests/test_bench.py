@@ -86,3 +86,12 @@ def test_bench_depth_full_data(capsys):
     _need_data()
     assert cli.main(["bench", "depth"]) == 0
     print(capsys.readouterr().out)
+
+
+def test_bench_feed_runs_the_fast_pipeline_beside_its_references(capsys):
+    assert cli.main(["bench", "feed", "--packets", "300", "--rounds", "0"]) == 0
+    out = capsys.readouterr().out
+    for name in ("fast pipeline (parse + book + trigger)", "model pipeline",
+                 "reference: wire.decode_packet only", "equal the model's on this data: yes",
+                 "batch decode (numpy"):
+        assert name in out
