@@ -307,7 +307,9 @@ class KillSwitch:
         # The token bucket (see _bucket_level), inline: an empty bucket leaves it untouched.
         level, window = self._level, self._rate_window
         if now != self._level_at:
-            level = min(level + self._rate_tokens * (now - self._level_at), self._bucket_max)
+            level += self._rate_tokens * (now - self._level_at)
+            if level > self._bucket_max:
+                level = self._bucket_max
         if level < window:
             failed = _RATE
         else:
