@@ -190,6 +190,7 @@ _FLAGS = tuple(TripReason(bits) for bits in range(_ALL + 1))
 # Verdicts are frozen, so one per (passed, tripped) serves every order.
 _VERDICTS = (tuple(Verdict(False, flag) for flag in _FLAGS),
              tuple(Verdict(True, flag) for flag in _FLAGS))
+_PASS = _VERDICTS[True][0]
 _PIPELINE = OrderSource.PIPELINE
 
 
@@ -273,38 +274,25 @@ class KillSwitch:
     def order(self, order: Order, source: OrderSource, now: int) -> Verdict:
         if now != self._now:
             self._advance(now)
-        tripped = 0
-        if self._armed:
-            tripped = self._check(order.market_id, order.side, order.price, order.qty, now)
-            if tripped:
-                self._trip(tripped, now)
-        return self._count(source, tripped)
+        if self._armed:  # only an armed switch reads the order
+            return self.order_fields(order.market_id, order.side, order.price, order.qty,
+                                     source, now)
+        return self._count(source, 0)
 
     def order_fields(self, market_id: int, side: int, price: int, qty: int,
                      source: OrderSource, now: int) -> Verdict:
-        """`order` for an order given as its four fields (no object to build per order)."""
+        """`order` for an order given as its four fields (no object to build per order).
+
+        The software path's hot call, so `_advance` and the checks are inline here."""
         if now != self._now:
-            self._advance(now)
-        tripped = 0
-        if self._armed:
-            tripped = self._check(market_id, side, price, qty, now)
-            if tripped:
-                self._trip(tripped, now)
-        return self._count(source, tripped)
-
-    def _count(self, source: OrderSource, tripped: int) -> Verdict:
-        passed = self._armed
-        if passed:
-            self._passed += 1
-        elif source == _PIPELINE:
-            self._dropped_pipeline += 1
-        else:
-            self._dropped_host += 1
-        return _VERDICTS[passed][tripped]
-
-    def _check(self, market: int, side: int, price: int, qty: int, now: int) -> int:
+            if now < self._now or self._pin or self._timeout:
+                self._advance(now)
+            else:
+                self._now = now  # all _advance would do: no pin, no watchdog
+        if not self._armed:
+            return self._count(source, 0)
         failed = 0
-        # The token bucket (see _bucket_level), inline: an empty bucket leaves it untouched.
+        # The token bucket (see _bucket_level); an empty bucket is left untouched.
         level, window = self._level, self._rate_window
         if now != self._level_at:
             level += self._rate_tokens * (now - self._level_at)
@@ -322,29 +310,35 @@ class KillSwitch:
         if qty_in_range and price_in_range and abs(price) * qty > self._max_notional:
             failed |= _NOTIONAL
         if side == 1:
-            ref = self._ask_refs.get(market)
+            ref = self._ask_refs.get(market_id)
         elif side == 2:
-            ref = self._bid_refs.get(market)
+            ref = self._bid_refs.get(market_id)
         else:
             ref = None
         if (not price_in_range or ref is None
                 or abs(price - ref) * BASIS_POINTS > self._collar_bp * abs(ref)):
             failed |= _COLLAR
-        return failed
+        if failed:
+            self._trip(failed, now)
+            return self._count(source, failed)
+        self._passed += 1
+        return _PASS
+
+    def _count(self, source: OrderSource, tripped: int) -> Verdict:
+        passed = self._armed
+        if passed:
+            self._passed += 1
+        elif source == _PIPELINE:
+            self._dropped_pipeline += 1
+        else:
+            self._dropped_host += 1
+        return _VERDICTS[passed][tripped]
 
     def _bucket_level(self, now: int) -> int:
         if now == self._level_at:
             return self._level
         grown = self._level + self._rate_tokens * (now - self._level_at)
         return min(grown, self._bucket_max)
-
-    def _take_token(self, now: int) -> bool:
-        level = self._bucket_level(now)
-        if level < self._rate_window:
-            return False
-        self._level = level - self._rate_window
-        self._level_at = now
-        return True
 
     # -- host events ------------------------------------------------------------------------
 

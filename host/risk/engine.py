@@ -82,6 +82,9 @@ class RiskEngine:
             if qty:
                 self._ks.fill(spec.market_id, 1 if qty > 0 else 2, abs(qty), now_ns)
         self._day = wall_ns // NS_PER_DAY if wall_ns is not None else None
+        # The wall-clock span of self._day as check() last saw it, so that check compares
+        # instead of dividing; empty until then, and emptied whenever the day is set.
+        self._day_lo = self._day_hi = 0
         self._day_base = self._peak = self._total()
         self._startup: list[RiskEvent] = []
         if not self._arm(now_ns):
@@ -99,11 +102,14 @@ class RiskEngine:
         self._checks += 1
         # Events are rare: a tuple until one happens, so an allowed order allocates nothing.
         events: tuple | list = ()
-        if wall_ns // NS_PER_DAY != self._day:
-            if self._day is None:
-                self._day = wall_ns // NS_PER_DAY
-            else:
-                events = self.new_day(now, wall_ns)
+        if not self._day_lo <= wall_ns < self._day_hi:  # else still self._day
+            day = wall_ns // NS_PER_DAY
+            if day != self._day:
+                if self._day is None:
+                    self._day = day
+                else:
+                    events = self.new_day(now, wall_ns)
+            self._day_lo, self._day_hi = day * NS_PER_DAY, (day + 1) * NS_PER_DAY
         breaker = self._breaker
         if breaker.throttle_until and not now < breaker.throttle_until:
             events = [*events, *self._throttle_ended(now)]
@@ -272,6 +278,7 @@ class RiskEngine:
         now = self._clock(now_ns)
         if wall_ns is not None:
             self._day = wall_ns // NS_PER_DAY
+        self._day_lo = self._day_hi = 0
         self._day_base = self._total()
         return [RiskEvent(EventKind.DAY_ROLLED, "new_day",
                           {"day": self._day, "pnl_usd": self._day_base}, now)]
