@@ -259,7 +259,10 @@ class KillSwitch:
         if ask is not None and not PRICE_MIN <= ask <= PRICE_MAX:
             raise KillSwitchError(f"book price {ask} does not fit in 32 bits")
         if now != self._now:
-            self._advance(now)
+            if now < self._now or self._pin or self._timeout:
+                self._advance(now)
+            else:
+                self._now = now  # all _advance would do: no pin, no watchdog
         if bid is None:
             self._bid_refs.pop(market, None)
         else:
