@@ -57,6 +57,8 @@ class RiskEngine:
         self._now = now_ns
         self._stale_ns = config.stale_ns
         self._max_pos_usd = config.max_position_usd
+        self._max_loss_usd = config.max_daily_loss_usd
+        self._max_drawdown_usd = config.pnl_kill_drawdown_usd
         self._ignored_rejects = frozenset(config.reject_kill_ignores)
         self._state = _ACTIVE
         self._halts: dict[Trip, int] = {}
@@ -224,9 +226,13 @@ class RiskEngine:
 
     def on_mark(self, market: str, mid_ticks: float, now_ns: int) -> list[RiskEvent]:
         """The market's mark price (mid) in ticks, for unrealised PnL and exposure."""
-        now = self._clock(now_ns)
-        self._markets[market]  # an unknown market raises UnknownMarket here
-        self._market_pnl(market).mark = float(mid_ticks)
+        now = now_ns if now_ns > self._now else self._now
+        self._now = now
+        pnl = self._pnl.get(market)
+        if pnl is None:
+            self._markets[market]  # an unknown market raises UnknownMarket here
+            pnl = self._market_pnl(market)
+        pnl.mark = float(mid_ticks)
         return self._after_pnl_change(market, now)
 
     def on_book(self, market: str, bid: int, ask: int, now_ns: int) -> list[RiskEvent]:
@@ -327,20 +333,25 @@ class RiskEngine:
         return {m: p.qty for m, p in self._pnl.items()}
 
     def _total(self) -> float:
-        return sum(p.total_usd() for p in self._pnl.values())
+        return sum(map(MarketPnl.total_usd, self._pnl.values()))
 
     def _after_pnl_change(self, market: str, now: int) -> list[RiskEvent]:
+        # On every top (the mark): the limits are read from copies, the peak kept without
+        # a max() call, and the halts looked at only when a limit is crossed.
         total = self._total()
-        self._peak = max(self._peak, total)
-        events: list[RiskEvent] = []
+        if total > self._peak:
+            self._peak = total
         loss = self._day_base - total
-        if loss > self.config.max_daily_loss_usd:
-            events += self._halt(Trip.DAILY_LOSS, now, {"daily_loss_usd": loss}, notify=True)
         drawdown = self._peak - total
-        if drawdown > self.config.pnl_kill_drawdown_usd:
+        if loss <= self._max_loss_usd and drawdown <= self._max_drawdown_usd:
+            return self._update_position_state(now, market)
+        events: list[RiskEvent] = []
+        if loss > self._max_loss_usd:
+            events += self._halt(Trip.DAILY_LOSS, now, {"daily_loss_usd": loss}, notify=True)
+        if drawdown > self._max_drawdown_usd:
             events += self._halt(Trip.PNL_DRAWDOWN, now, {"drawdown_usd": drawdown,
                                                           "peak_usd": self._peak})
-        return events + self._update_position_state(now, market)
+        return events + self._update_position_state(now, market)  # after the halts
 
     def _update_position_state(self, now: int, market: str | None = None) -> list[RiskEvent]:
         for name in ([market] if market else list(self._pnl)):
