@@ -64,7 +64,9 @@ def test_bench_depth_runs_on_a_slice(capsys):
     # Both references against both of our figures, fastest-of-passes and pooled.
     assert out.count(" / tickwire fast path: to decision: p50 ") == 4
     assert out.count(" / tickwire fast path: whole message: p50 ") == 4
-    assert "judged on the time to decision: tickwire p50 " in out
+    assert out.count(" / tickwire fast path: decision + trigger + risk: p50 ") == 4
+    assert ("judged on the time to decision with the trigger (a market maker's on_top) and a "
+            "risk check included: tickwire p50 ") in out
     assert "would have waited for the one before" in out
 
 
