@@ -56,6 +56,9 @@ class Daemon:
         self._tasks: list[asyncio.Task] = []
         self._tick_to_order = self.metrics.histogram(
             "tick_to_order_seconds", "Market data in to order handed to the socket.")
+        self._event_to_order = self.metrics.histogram(
+            "event_to_order_seconds", "Order event in (e.g. a cancel confirmed) to the order "
+            "it caused (a requote) handed to the socket.")
         self._link_up = self.metrics.gauge("venue_link_up", "1 while the venue session is live.")
         self._was_live = False
         self._started = False
@@ -127,7 +130,8 @@ class Daemon:
                 conn.send_order(cmd.order_id, cmd.market, cmd.side, cmd.qty, cmd.price,
                                 cmd.order_type)
                 if cmd.origin_ns:
-                    self._tick_to_order.record(time.monotonic_ns() - cmd.origin_ns)
+                    hist = self._tick_to_order if cmd.from_tick else self._event_to_order
+                    hist.record(time.monotonic_ns() - cmd.origin_ns)
             elif isinstance(cmd, SendCancel):
                 conn.cancel(cmd.order_id)
             elif isinstance(cmd, SendCancelAll):
