@@ -88,7 +88,6 @@ class Daemon:
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, self._request_stop, sig.name.lower())
-            self._tasks.append(asyncio.create_task(self._timers()))
             if self.options.progress and cfg.daemon.progress_s > 0:
                 self._tasks.append(asyncio.create_task(self._progress()))
             if self.options.ready is not None and not self.options.ready.done():
@@ -158,11 +157,6 @@ class Daemon:
             self.stop.set()
 
     # -- background work ---------------------------------------------------------------------
-
-    async def _timers(self) -> None:
-        while True:
-            await asyncio.sleep(0.05)
-            self._execute(self.session.on_timer(time.monotonic_ns(), time.time_ns()))
 
     async def _progress(self) -> None:
         period = self.config.daemon.progress_s
