@@ -22,6 +22,11 @@ from pathlib import Path
 from host.daemon.config import parse_config
 from host.daemon.control import ControlError, request
 from host.daemon.runner import Daemon, RunOptions
+from sim.venue import GeneratorConfig, VenueConfig
+from sim.venue.colo_feed import free_udp_port
+from sim.venue.config import FeedConfig
+from sim.venue.generator import SyntheticMarket
+from sim.venue.markets import MarketSpec
 
 ARB = {"kind": "latency_arb", "name": "btc-arb", "primary": "BTC-SPOT",
        "secondary": "BTC-PERP", "min_spread_bp": 8, "order_size_usd": 1000.0,
@@ -32,8 +37,9 @@ MAKER = {"kind": "market_maker", "name": "eth-mm", "market": "ETH-PERP", "quote_
 
 
 def daemon_config(ws_url: str, rest_url: str, folder: Path, *, strategies=(ARB, MAKER),
-                  risk: dict | None = None, daemon: dict | None = None) -> dict:
-    return {
+                  risk: dict | None = None, daemon: dict | None = None,
+                  fpga: dict | None = None) -> dict:
+    doc = {
         "venue": {"ws_url": ws_url, "rest_url": rest_url, "api_key_env": "TICKWIRE_API_KEY"},
         "daemon": {"journal": str(folder / "journal.sqlite"),
                    "control_socket": str(folder / "control.sock"), "metrics_port": 0,
@@ -41,6 +47,40 @@ def daemon_config(ws_url: str, rest_url: str, folder: Path, *, strategies=(ARB, 
         "risk": risk or {},
         "strategy": [dict(s) for s in strategies],
     }
+    if fpga is not None:
+        doc["fpga"] = dict(fpga)
+    return doc
+
+
+# A venue whose BTC spot/perp pair shares one tick size, so the trigger stage (which compares
+# raw ticks) can run the arbitrage, with its colo feed sent to a multicast group on loopback
+# that the daemon and the simulated FPGA both join.
+FEED_GROUP = "239.77.0.1"
+SAME_GRID_MARKETS = (
+    MarketSpec("BTC-PERP", 0, tick_size="0.1", lot_size="0.001", max_leverage=50),
+    MarketSpec("ETH-PERP", 1, tick_size="0.01", lot_size="0.01", max_leverage=50),
+    MarketSpec("BTC-SPOT", 3, tick_size="0.1", lot_size="0.001", max_leverage=50),
+)
+SAME_GRID_SYNTHETIC = (
+    SyntheticMarket("BTC-SPOT", 60_000.0, 0.4, 5, 10, (5, 200), (1, 20)),
+    SyntheticMarket("BTC-PERP", 60_000.0, 0.0, 5, 10, (5, 200), (1, 20), follows="BTC-SPOT",
+                    lag_steps=20),
+    SyntheticMarket("ETH-PERP", 2_600.0, 0.5, 5, 5, (10, 500), (1, 50)),
+)
+
+
+def colo_venue_config(seed: int = 5, step_ms: float = 10.0) -> VenueConfig:
+    return VenueConfig(markets=SAME_GRID_MARKETS,
+                       source=GeneratorConfig(seed=seed, step_ms=step_ms,
+                                              markets=SAME_GRID_SYNTHETIC),
+                       feed=FeedConfig(host="127.0.0.1", port=free_udp_port(),
+                                       group=FEED_GROUP))
+
+
+def fpga_section(feed_addr: tuple[str, int], folder: Path, **extra) -> dict:
+    """[fpga] for a venue of colo_venue_config: its feed, and the simulator's folder."""
+    return {"feed_host": "127.0.0.1", "feed_port": feed_addr[1], "feed_group": feed_addr[0],
+            "sim_dir": str(folder / "fpga-sim"), **extra}
 
 
 def _value(v) -> str:
@@ -90,7 +130,8 @@ class InProcessDaemon:
     """`async with InProcessDaemon(doc) as d`: d.session, d.trader, d.daemon; leaving stops
     it and leaves the summary in d.summary."""
 
-    def __init__(self, doc: dict):
+    def __init__(self, doc: dict, ready_timeout_s: float = 20.0):
+        self.ready_timeout_s = ready_timeout_s
         self.config = parse_config(doc)
         self.stop = asyncio.Event()
         self.daemon = Daemon(self.config, RunOptions(install_signals=False, progress=False,
@@ -103,12 +144,12 @@ class InProcessDaemon:
         ready = loop.create_future()
         self.daemon.options.ready = ready
         self._task = loop.create_task(self.daemon.run())
-        done, _ = await asyncio.wait({ready, self._task}, timeout=20,
+        done, _ = await asyncio.wait({ready, self._task}, timeout=self.ready_timeout_s,
                                      return_when=asyncio.FIRST_COMPLETED)
         if self._task in done:
             self._task.result()          # raises what start-up raised
         if ready not in done:
-            raise AssertionError("the daemon did not get ready in 20 s")
+            raise AssertionError(f"the daemon did not get ready in {self.ready_timeout_s} s")
         return self
 
     async def __aexit__(self, *exc) -> None:

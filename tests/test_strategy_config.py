@@ -1,11 +1,14 @@
 """TOML config: the example file parses, every bad key is named, defaults are the seed's."""
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from host.config_parse import ConfigError
+from host.daemon.config import FpgaSection
+from host.daemon.config import load_config as load_daemon_config
 from host.risk.config import RiskConfig, parse_risk
 from host.strategy.build import build_strategies
 from host.strategy.config import (
@@ -34,7 +37,11 @@ def test_the_example_file_parses_to_the_defaults_and_builds():
     built = build_strategies(cfg.strategies, VENUE_MARKETS)
     assert [type(s) for s in built] == [LatencyArb, MarketMaker]
     doc = tomllib.loads(EXAMPLE.read_text())
-    assert set(doc) == {"venue", "daemon", "risk", "strategy"}
+    assert set(doc) == {"venue", "daemon", "risk", "strategy", "fpga"}
+    # [fpga] documents its defaults too (sim_dir resolves against the file's folder).
+    fpga = load_daemon_config(str(EXAMPLE)).fpga
+    assert replace(fpga, sim_dir="fpga-sim") == FpgaSection()
+    assert fpga.sim_dir == str(EXAMPLE.parent / "fpga-sim")
 
 
 def test_tables_round_trip():

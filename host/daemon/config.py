@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class DaemonConfigError(ValueError):
@@ -47,20 +47,43 @@ class DaemonSection:
 
 
 @dataclass(frozen=True)
+class FpgaSection:
+    """[fpga]: the colo feed, where order intents arrive, and the link to the gateware.
+    Times are wall-clock milliseconds; the daemon converts them to the backend's cycles."""
+
+    feed_host: str = "127.0.0.1"         # unicast address to bind, or the group's interface
+    feed_port: int = 0                   # 0: no colo feed (strategies stay on WebSocket books)
+    feed_group: str = ""                 # multicast group on `feed_host`, joined when given
+    intents_host: str = "127.0.0.1"      # order intents from the FPGA arrive here (UDP)
+    intents_port: int = 0                # 0: any free port (the sim is told which)
+    serial_port: str = "/dev/ttyUSB0"
+    baudrate: int = 115200
+    clock_hz: float = 125e6              # the board design's clock
+    heartbeat_ms: float = 50.0
+    heartbeat_timeout_ms: float = 500.0  # the gateware's watchdog
+    mirror_ms: float = 200.0             # compare one market's top with the gateware's
+    sim_dir: str = "fpga-sim"            # the simulated FPGA's work folder
+
+
+@dataclass(frozen=True)
 class DaemonConfig:
     venue: VenueSection = field(default_factory=VenueSection)
     daemon: DaemonSection = field(default_factory=DaemonSection)
     risk: object = None                  # host.risk.config.RiskConfig
     strategies: tuple = ()               # host.strategy.config strategy configs
     path: str | None = None
+    fpga: FpgaSection = field(default_factory=FpgaSection)
 
     def with_paths_under(self, directory: str) -> DaemonConfig:
         """Relative journal and socket paths resolve against the config file's folder."""
         d = self.daemon
         fix = {name: getattr(d, name) for name in ("journal", "control_socket")}
         fix = {k: v if os.path.isabs(v) else os.path.join(directory, v) for k, v in fix.items()}
+        sim_dir = self.fpga.sim_dir
+        if not os.path.isabs(sim_dir):
+            sim_dir = os.path.join(directory, sim_dir)
         return DaemonConfig(self.venue, DaemonSection(**{**d.__dict__, **fix}), self.risk,
-                            self.strategies, self.path)
+                            self.strategies, self.path, replace(self.fpga, sim_dir=sim_dir))
 
 
 def _section(cls, table: dict, name: str, path: str | None):
@@ -91,7 +114,7 @@ def parse_config(doc: dict, path: str | None = None) -> DaemonConfig:
     from host.strategy.config import parse_strategies
 
     for key in doc:
-        if key not in ("venue", "daemon", "risk", "strategy"):
+        if key not in ("venue", "daemon", "risk", "strategy", "fpga"):
             raise DaemonConfigError(key, "is not a known section", path=path)
     venue = _section(VenueSection, doc.get("venue", {}), "venue", path)
     daemon = _section(DaemonSection, doc.get("daemon", {}), "daemon", path)
@@ -101,9 +124,20 @@ def parse_config(doc: dict, path: str | None = None) -> DaemonConfig:
         raise DaemonConfigError("daemon.metrics_port", "must be 0..65535", path=path)
     if not 1 <= venue.book_depth <= 100:
         raise DaemonConfigError("venue.book_depth", "must be 1..100", path=path)
+    fpga = _section(FpgaSection, doc.get("fpga", {}), "fpga", path)
+    for key in ("feed_port", "intents_port"):
+        if not 0 <= getattr(fpga, key) <= 65535:
+            raise DaemonConfigError(f"fpga.{key}", "must be 0..65535", path=path)
+    for key in ("clock_hz", "heartbeat_ms", "heartbeat_timeout_ms", "mirror_ms", "baudrate"):
+        if getattr(fpga, key) <= 0:
+            raise DaemonConfigError(f"fpga.{key}", "must be positive", path=path)
+    if fpga.heartbeat_timeout_ms < 2 * fpga.heartbeat_ms:
+        raise DaemonConfigError("fpga.heartbeat_timeout_ms", "must be at least twice "
+                                "fpga.heartbeat_ms, or every late beat trips the switch",
+                                path=path)
     risk = parse_risk(doc.get("risk", {}))
     strategies = tuple(parse_strategies(doc.get("strategy", [])))
-    return DaemonConfig(venue, daemon, risk, strategies, path)
+    return DaemonConfig(venue, daemon, risk, strategies, path, fpga)
 
 
 def load_config(path: str) -> DaemonConfig:

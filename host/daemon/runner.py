@@ -23,7 +23,8 @@ from host.daemon.assembly import build_session
 from host.daemon.config import DaemonConfig
 from host.daemon.control import ControlError, serve_control
 from host.daemon.summary import Summary, summarise
-from host.daemon.trader import SendCancel, SendCancelAll, SendOrder, Trader
+from host.daemon.trader import ReportToFpga, SendCancel, SendCancelAll, SendOrder, Trader
+from host.daemon.trigger_paths import TriggerPaths
 from host.metrics.http_endpoint import serve_metrics
 from host.metrics.registry import Registry
 
@@ -52,6 +53,7 @@ class Daemon:
         self.exit_code = 0
         self.session = None
         self.trader: Trader | None = None
+        self.paths: TriggerPaths | None = None
         self._servers: list = []
         self._tasks: list[asyncio.Task] = []
         self._tick_to_order = self.metrics.histogram(
@@ -62,6 +64,7 @@ class Daemon:
         self._link_up = self.metrics.gauge("venue_link_up", "1 while the venue session is live.")
         self._was_live = False
         self._started = False
+        self.final_trigger_status: dict | None = None
 
     async def run(self) -> Summary:
         cfg = self.config
@@ -71,6 +74,11 @@ class Daemon:
         s.request_reconcile = lambda why: self._tasks.append(
             asyncio.create_task(self._reconcile(why)))
         try:
+            # The trigger stage (the FPGA, or its model on the colo feed) is set up before the
+            # WebSocket starts, so no strategy trades before the plan says who runs it.
+            self.paths = TriggerPaths(cfg, s, self.metrics, self._execute,
+                                      self._cancel_over_rest)
+            await self.paths.start()
             await s.connection.start()
             self._started = True
             self._servers.append(await serve_control(cfg.daemon.control_socket, self._control))
@@ -135,13 +143,15 @@ class Daemon:
                 conn.cancel(cmd.order_id)
             elif isinstance(cmd, SendCancelAll):
                 conn.cancel_all(cmd.market)
+            elif isinstance(cmd, ReportToFpga):
+                self.paths.report(cmd)
 
     # -- operator ----------------------------------------------------------------------------
 
     async def _control(self, req: dict) -> dict:
         op = req["op"]
         if op == "status":
-            return self.session.status()
+            return self.status()
         if op == "kill":
             reason = str(req.get("reason") or "operator")
             self._execute(self.trader.kill(reason, time.monotonic_ns()))
@@ -150,6 +160,12 @@ class Daemon:
             self._request_stop(f"killed by operator: {reason}")
             return {"state": "halted", "message": "orders cancelled, daemon stopping"}
         raise ControlError("unknown_op", f"no operation {op!r} (status, kill)")
+
+    def status(self) -> dict:
+        answer = self.session.status()
+        if self.paths is not None:
+            answer["trigger"] = self.paths.status()
+        return answer
 
     def _request_stop(self, reason: str) -> None:
         if not self.stop.is_set():
@@ -186,6 +202,11 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         s = self.session
+        if self.paths is not None:
+            self.final_trigger_status = self.paths.status()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
+                    await self.paths.close()
         if s is not None:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):

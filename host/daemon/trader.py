@@ -4,8 +4,11 @@ It joins the pieces in one fixed order, so every decision leaves a record and a 
 - a top-of-book change goes to risk (collar reference and mark), then to the strategies that
   trade that market; each order a strategy asks for is checked by risk, entered in the OMS,
   journaled, and only then returned as a `SendOrder` for the runner to put on the wire;
+- an order intent from the trigger stage (the gateware's, or its model's on the software
+  path: trigger_paths.py) goes to the strategy whose rule fired, then the same way;
 - an order event from the venue updates the OMS, then risk, then the strategy that owns the
-  order (by its tag); every OMS and risk event is journaled and counted.
+  order (by its tag); every OMS and risk event is journaled and counted. Events of the
+  trigger's orders are also reported to the gateware's kill switch (`ReportToFpga`).
 The runner (runner.py) owns the socket and the loop. `clock` is the monotonic clock, passed
 in so that tests can drive time.
 """
@@ -15,7 +18,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from host.daemon.offload import OffloadPlan
 from host.metrics.registry import Registry
+from host.model.kill_switch import EventKind
 from host.oms.events import OrderFilled, OrderStateChanged
 from host.strategy.actions import CancelAll, CancelOrder, PlaceOrder
 from host.venue_client.events import (
@@ -51,7 +56,20 @@ class SendCancelAll:
     market: str | None = None
 
 
-Command = SendOrder | SendCancel | SendCancelAll
+@dataclass(frozen=True, slots=True)
+class ReportToFpga:
+    """An order event of a trigger-rule order, for the gateware kill switch's own count of
+    rejects in a row and of positions (host.fpga.interface.FpgaInterface.report_event)."""
+
+    kind: int           # host.model.kill_switch.EventKind
+    market_id: int
+    side: int           # 1 buy, 2 sell
+    qty: int
+
+
+_FPGA_EVENT = {OrderAck: EventKind.ACK, OrderReject: EventKind.REJECT, Fill: EventKind.FILL}
+
+Command = SendOrder | SendCancel | SendCancelAll | ReportToFpga
 
 
 class Trader:
@@ -69,6 +87,8 @@ class Trader:
         self.metrics = metrics
         self.clock = clock
         self.tops: dict[str, object] = {}
+        self.offload = OffloadPlan()        # strategies the trigger stage runs (offload.py)
+        self.intent_orders: dict[str, str] = {}  # order id -> "fpga" or "software" intent
         self.halted_markets: set[str] = set()
         self.risk_log: list[dict] = []      # this run's trips and state changes, for summaries
         self.trading = True                 # False once shutting down: no new orders
@@ -108,6 +128,32 @@ class Trader:
                       recv_ns, wall_ns, commands)
         return commands
 
+    def on_intent(self, intent, source: str, recv_ns: int, wall_ns: int) -> list[Command]:
+        """The trigger stage fired: an OrderIntent from the gateware (`source` "fpga") or
+        from its model on the software path ("software"). It goes to the strategy whose rule
+        fired, and from there through risk, the OMS and the journal like any order."""
+        self._dispatch_is_tick = True
+        arb = self.offload.by_slot(intent.rule_id)
+        outcome = "traded"
+        commands: list[Command] = []
+        if arb is None or arb.secondary_id != intent.market_id:
+            outcome = "unknown_rule"
+        else:
+            strategy = self.strategies[arb.strategy]
+            side = Side.BUY if intent.side == 1 else Side.SELL
+            actions = strategy.on_intent(side, intent.price, intent.qty, wall_ns, recv_ns)
+            if not actions:
+                outcome = "skipped"
+            self._run(strategy, actions, recv_ns, wall_ns, commands)
+            for cmd in commands:
+                if isinstance(cmd, SendOrder):
+                    self.intent_orders[cmd.order_id] = source
+            if len(self.intent_orders) > 10_000:
+                del self.intent_orders[next(iter(self.intent_orders))]
+        self.metrics.counter("intents_total", "Order intents from the trigger stage.",
+                             source=source, outcome=outcome).inc()
+        return commands
+
     # -- orders ------------------------------------------------------------------------------
 
     def on_order_event(self, event, recv_ns: int, wall_ns: int) -> list[Command]:
@@ -129,6 +175,8 @@ class Trader:
             self._rejects.inc()
             self._risk_events(self.risk.on_reject(event.reason, recv_ns), commands)
         strategy = self.strategies.get(order.tag) if order is not None else None
+        if strategy is not None and order.tag in self.offload.strategies:
+            self._report_to_fpga(event, order, commands)
         if strategy is not None:
             if isinstance(event, Fill):
                 self._run(strategy, strategy.on_fill(event), recv_ns, wall_ns, commands)
@@ -140,6 +188,15 @@ class Trader:
                     actions = strategy.on_order_update(ev.order.order_id, ev.new)
                     self._run(strategy, actions, recv_ns, wall_ns, commands)
         return commands
+
+    def _report_to_fpga(self, event, order, commands) -> None:
+        kind = _FPGA_EVENT.get(type(event))
+        if kind is None:
+            return
+        market_id = self.markets[order.market].market_id
+        side = 1 if order.side is Side.BUY else 2
+        qty = event.qty if isinstance(event, Fill) else 0
+        commands.append(ReportToFpga(int(kind), market_id, side, qty))
 
     def on_reconciled(self, oms_events, recv_ns: int, wall_ns: int) -> list[Command]:
         """Reconciliation changed orders behind the strategies' backs: tell their owners."""

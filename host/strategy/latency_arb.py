@@ -59,6 +59,8 @@ class LatencyArb:
         self._day: int | None = None
         self._day_base = 0.0
         self.stopped: str | None = None  # why the strategy stopped trading, if it has
+        # Set by the daemon when the trigger stage runs this pair (host/daemon/offload.py).
+        self.offloaded = False
         self.counters = {"evaluations": 0, "signals": 0, "orders": 0, "stale_skips": 0,
                          "position_skips": 0, "size_skips": 0, "stopped_skips": 0}
 
@@ -75,6 +77,8 @@ class LatencyArb:
         if market != self.config.primary:
             return []
         self._primary = top
+        if self.offloaded:
+            return []   # the trigger stage evaluates this pair and sends intents instead
         if now_ns is not None and now_ns - recv_ns > self._stale_ns:
             self.counters["stale_skips"] += 1
             return []
@@ -95,13 +99,25 @@ class LatencyArb:
         if not (fire_buy or fire_sell):
             return []
         self.counters["signals"] += 1
-        self._roll_day(p.ts_ns)
-        if self.stopped:
-            self.counters["stopped_skips"] += 1
-            return []
         side = Side.BUY if fire_buy else Side.SELL
         price = s.ask if fire_buy else s.bid
         qty = int(self.config.order_size_usd / (price * self._unit))
+        return self._order(side, price, qty, p.ts_ns, recv_ns)
+
+    def on_intent(self, side: Side, price: int, qty: int, wall_ns: int,
+                  recv_ns: int) -> list[StrategyAction]:
+        """The trigger stage fired this strategy's rule (in the gateware, or its model on the
+        software path): the same order, after the same skips, as a signal found here."""
+        self.counters["intents"] = self.counters.get("intents", 0) + 1
+        self.counters["signals"] += 1
+        return self._order(side, price, qty, wall_ns, recv_ns)
+
+    def _order(self, side: Side, price: int, qty: int, ts_ns: int,
+               recv_ns: int) -> list[StrategyAction]:
+        self._roll_day(ts_ns)
+        if self.stopped:
+            self.counters["stopped_skips"] += 1
+            return []
         if qty < 1:
             self.counters["size_skips"] += 1
             return []
@@ -167,4 +183,5 @@ class LatencyArb:
 
     def status(self) -> dict:
         return {"name": self.name, "kind": self.config.kind, "position_lots": self._pnl.qty,
-                "pnl_usd": self._pnl.total_usd(), "stopped": self.stopped, **self.counters}
+                "pnl_usd": self._pnl.total_usd(), "stopped": self.stopped,
+                "offloaded": self.offloaded, **self.counters}
