@@ -168,3 +168,16 @@ def test_sim_link_loss_trips_the_watchdog_and_the_daemon_does_not_rearm(tmp_path
                 assert paths.path == "software" and paths.link.state == "back"
             await _agrees_with_venue(d, venue)
     asyncio.run(scenario())
+
+
+def test_auto_picks_none_when_no_board_answers_and_says_so(tmp_path, capfd):
+    async def scenario():
+        async with Venue(colo_venue_config(seed=7)) as venue:
+            doc = _doc(venue, tmp_path, "auto")
+            doc["fpga"]["serial_port"] = str(tmp_path / "no-such-tty")
+            async with InProcessDaemon(doc) as d:
+                paths = d.daemon.paths
+                assert (paths.picked, paths.mode, paths.path) == ("none", "none", "software")
+                assert d.daemon.status()["trigger"]["picked"] == "none"
+    asyncio.run(scenario())
+    assert "--fpga auto picked none: no board answered on" in capfd.readouterr().err

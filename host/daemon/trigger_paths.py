@@ -124,18 +124,27 @@ class TriggerPaths:
                 return None
             self.picked = self.mode = "serial"
             self._say(f"--fpga auto picked serial: a board answered on {cfg.serial_port}")
+            self._listen_for_intents()
             return fpga
         self.mode = mode
+        intents = self._listen_for_intents()
         if mode == "serial":
             return await asyncio.to_thread(open_fpga, "serial", port=cfg.serial_port,
                                            baudrate=cfg.baudrate, clock_hz=cfg.clock_hz)
         from sim.fpga_loop import FeedAddress
 
-        intents = open_udp(cfg.intents_host, cfg.intents_port)
-        self._readers.append(UdpReader(intents, self._on_intent_datagram).start())
         feed = FeedAddress(cfg.feed_host, cfg.feed_port, cfg.feed_group or None)
         return await asyncio.to_thread(open_fpga, "sim", work_dir=Path(cfg.sim_dir),
-                                       feed=feed, intents_to=intents.getsockname())
+                                       feed=feed, intents_to=intents)
+
+    def _listen_for_intents(self) -> tuple[str, int]:
+        """The UDP socket the FPGA's order frames come to (a board is built to send them to
+        `intents_host:intents_port`; the simulator is told the address)."""
+        cfg = self.config.fpga
+        reader = UdpReader(open_udp(cfg.intents_host, cfg.intents_port),
+                           self._on_intent_datagram).start()
+        self._readers.append(reader)
+        return reader.address
 
     async def _price_rules(self, plan: OffloadPlan) -> tuple[OffloadPlan, dict]:
         """Each arbitrage's rule, sized at its secondary's mid from the colo feed; an
