@@ -25,8 +25,7 @@ from host.daemon.runner import Daemon, RunOptions
 from sim.venue import GeneratorConfig, VenueConfig
 from sim.venue.colo_feed import free_udp_port
 from sim.venue.config import FeedConfig
-from sim.venue.generator import SyntheticMarket
-from sim.venue.markets import MarketSpec
+from sim.venue.presets import SAME_GRID_MARKETS, SAME_GRID_SYNTHETIC
 
 ARB = {"kind": "latency_arb", "name": "btc-arb", "primary": "BTC-SPOT",
        "secondary": "BTC-PERP", "min_spread_bp": 8, "order_size_usd": 1000.0,
@@ -56,17 +55,6 @@ def daemon_config(ws_url: str, rest_url: str, folder: Path, *, strategies=(ARB, 
 # raw ticks) can run the arbitrage, with its colo feed sent to a multicast group on loopback
 # that the daemon and the simulated FPGA both join.
 FEED_GROUP = "239.77.0.1"
-SAME_GRID_MARKETS = (
-    MarketSpec("BTC-PERP", 0, tick_size="0.1", lot_size="0.001", max_leverage=50),
-    MarketSpec("ETH-PERP", 1, tick_size="0.01", lot_size="0.01", max_leverage=50),
-    MarketSpec("BTC-SPOT", 3, tick_size="0.1", lot_size="0.001", max_leverage=50),
-)
-SAME_GRID_SYNTHETIC = (
-    SyntheticMarket("BTC-SPOT", 60_000.0, 0.4, 5, 10, (5, 200), (1, 20)),
-    SyntheticMarket("BTC-PERP", 60_000.0, 0.0, 5, 10, (5, 200), (1, 20), follows="BTC-SPOT",
-                    lag_steps=20),
-    SyntheticMarket("ETH-PERP", 2_600.0, 0.5, 5, 5, (10, 500), (1, 50)),
-)
 
 
 def colo_venue_config(seed: int = 5, step_ms: float = 10.0) -> VenueConfig:

@@ -1,10 +1,12 @@
 """`tickwire demo` (and `make demo`): the local venue and the daemon, trading for a while.
 
-The venue runs as its own process with synthetic markets (a BTC spot/perp pair whose perp
-lags, so the latency arbitrage has something to catch, and ETH-PERP for the market maker).
-The daemon runs here on the software path with `demo.toml` written beside its journal,
-prints a progress line every second, and at the end its summary: orders, fills and PnL,
-latency percentiles, and risk events.
+The venue runs as its own process with synthetic markets (a BTC spot/perp pair on one tick
+grid whose perp lags, so the latency arbitrage has something to catch, and ETH-PERP for the
+market maker), its colo feed on a multicast group on loopback. The daemon runs here with
+`demo.toml` written beside its journal: the arbitrage runs in the trigger stage (the
+software path, or with `--fpga sim` the Verilated gateware), the market maker on the
+WebSocket books. It prints a progress line every second, and at the end its summary:
+orders, fills and PnL, latency percentiles, risk events, and the trigger's path.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from host.daemon.config import load_config
 from host.daemon.runner import RunOptions
 from host.daemon.runner import run as run_daemon
 
+FEED_GROUP = "239.77.0.2"
 DEMO_CONFIG = """\
 # Written by `tickwire demo`: the daemon against the local venue started for the demo.
 [venue]
@@ -29,6 +32,14 @@ api_key_env = "TICKWIRE_API_KEY"
 journal = "demo.sqlite"
 control_socket = "demo.sock"
 metrics_port = 0
+fpga = "{fpga}"
+
+[fpga]
+# The venue's colo feed, on a multicast group on loopback: the trigger stage runs the
+# BTC arbitrage from it (docs/fpga-modes.md).
+feed_host = "127.0.0.1"
+feed_port = {feed_port}
+feed_group = "{feed_group}"
 
 [risk]
 max_position_usd = 20000.0
@@ -60,6 +71,9 @@ requote_ticks = 40
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to trade")
     parser.add_argument("--seed", type=int, default=7, help="the venue's market seed")
+    parser.add_argument("--fpga", choices=("none", "sim"), default="none",
+                        help="run the trigger on the software path (none) or in the "
+                             "Verilated gateware (sim; builds it on first use)")
     parser.add_argument("--dir", help="keep the config and journal here (default: a "
                                       "temporary folder, removed afterwards)")
 
@@ -73,14 +87,20 @@ def run(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         print(f"tickwire demo: starting the local venue (synthetic markets, seed {args.seed})",
               flush=True)
-        with VenueProcess("--source", "synthetic", "--seed", str(args.seed)) as venue:
+        with VenueProcess("--source", "synthetic", "--seed", str(args.seed), "--markets",
+                          "same-grid", "--feed-group", FEED_GROUP) as venue:
             path = folder / "demo.toml"
-            path.write_text(DEMO_CONFIG.format(**venue.info))
+            group, port = venue.info["feed_addr"]
+            path.write_text(DEMO_CONFIG.format(**venue.info, fpga=args.fpga, feed_port=port,
+                                               feed_group=group))
             os.environ.setdefault("TICKWIRE_API_KEY", TEST_API_KEY)
             config = load_config(str(path))
-            print(f"tickwire demo: venue at {venue.info['ws_url']}; the daemon trades "
-                  f"BTC-SPOT->BTC-PERP latency arbitrage and an ETH-PERP market maker for "
-                  f"{args.seconds:g} s (config {path})", flush=True)
+            where = ("in the simulated gateware" if args.fpga == "sim"
+                     else "on the software path's trigger")
+            print(f"tickwire demo: venue at {venue.info['ws_url']}, colo feed on "
+                  f"{group}:{port}; the daemon trades BTC-SPOT->BTC-PERP latency arbitrage "
+                  f"{where} and an ETH-PERP market maker for {args.seconds:g} s "
+                  f"(config {path})", flush=True)
             summary = run_daemon(config, RunOptions(duration_s=args.seconds,
                                                     install_signals=True))
         print(summary.render())

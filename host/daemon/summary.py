@@ -37,6 +37,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     exit_code: int = 0
     strategies: dict[str, dict] = field(default_factory=dict)
+    trigger: dict | None = None
 
     def render(self) -> str:
         lines = [f"tickwire: stopped after {self.seconds:.1f} s ({self.stop_reason})",
@@ -58,6 +59,7 @@ class Summary:
         for name, status in self.strategies.items():
             lines.append(f"  strategy {name}: " + ", ".join(
                 f"{k} {v}" for k, v in status.items() if not isinstance(v, dict | list)))
+        lines += _trigger_lines(self.trigger)
         for note in self.notes[-8:]:
             lines.append(f"  note     {note}")
         return "\n".join(lines)
@@ -76,6 +78,7 @@ def render_status(answer: dict) -> str:
                      f"USDC")
     for trip in answer["risk"].get("trips", []):
         lines.append(f"  trip     {trip}")
+    lines += _trigger_lines(answer.get("trigger"))
     for label, row in answer.get("latency", {}).items():
         lines.append(f"  {label:<19} p50 {(row['p50'] or 0) / 1000:.1f} µs, "
                      f"p99 {(row['p99'] or 0) / 1000:.1f} µs ({row['count']})")
@@ -102,4 +105,28 @@ def summarise(daemon) -> Summary:
                    daemon.metrics.counter("fills_total").value, positions, pnl,
                    latency_table(daemon.metrics), str(risk.state), list(s.trader.risk_log),
                    list(s.notes), exit_code=daemon.exit_code,
-                   strategies={n: st.status() for n, st in s.trader.strategies.items()})
+                   strategies={n: st.status() for n, st in s.trader.strategies.items()},
+                   trigger=getattr(daemon, "final_trigger_status", None))
+
+
+def _trigger_lines(trigger: dict | None) -> list[str]:
+    """Where intents come from, the mirror's score and any failover (fpga-modes.md)."""
+    if not trigger:
+        return []
+    lines = [f"  trigger  {trigger['path']} path, backend {trigger['backend']}"
+             + (f" (auto picked {trigger['picked']})" if trigger.get("picked") else "")]
+    link = trigger.get("link")
+    if link:
+        m = link["mirror"]
+        switch = link.get("switch") or {}
+        lines.append(f"  fpga     link {link['state']}, switch "
+                     f"{'armed' if switch.get('armed') else 'not armed'} "
+                     f"{','.join(switch.get('reasons', []))}, mirror {m['agreed']}/"
+                     f"{m['compared']} agree, {m['disagreed']} disagree")
+    if trigger.get("failover"):
+        f = trigger["failover"]
+        lines.append(f"  failover from {f['from']} at {f['uptime_s']:.1f} s: {f['reason']}; "
+                     f"{len(f['cancelled'])} open orders cancelled")
+    for line in trigger.get("plan", []):
+        lines.append(f"  plan     {line}")
+    return lines

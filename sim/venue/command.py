@@ -29,6 +29,9 @@ def add_venue_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", choices=("synthetic", "replay", "none"),
                         default="synthetic")
     parser.add_argument("--seed", type=int, default=1, help="generator and fault seed")
+    parser.add_argument("--markets", choices=("default", "same-grid"), default="default",
+                        help="the market set (sim/venue/presets.py); same-grid puts BTC-SPOT "
+                             "and BTC-PERP on one tick grid, for the trigger stage")
     parser.add_argument("--data-dir", default=None,
                         help="replay: folder with the shared/data recordings")
     parser.add_argument("--speed", type=float, default=1.0,
@@ -53,6 +56,7 @@ def config_from_args(args: argparse.Namespace):
     from sim.venue.config import FeedConfig, VenueConfig
     from sim.venue.generator import GeneratorConfig
     from sim.venue.limits import UNLIMITED
+    from sim.venue.presets import MARKET_PRESETS
     from sim.venue.replay import binance_pair
 
     base = args.port
@@ -60,8 +64,9 @@ def config_from_args(args: argparse.Namespace):
                      feed_reorder=args.feed_reorder, stale_market_data_ms=args.stale_ms,
                      drop_connection_mean_s=args.drop_every,
                      reject_burst_mean_gap_s=args.reject_bursts_every)
+    markets, synthetic = MARKET_PRESETS[args.markets]
     if args.source == "synthetic":
-        source = GeneratorConfig(seed=args.seed)
+        source = GeneratorConfig(seed=args.seed, markets=synthetic)
     elif args.source == "replay":
         source = binance_pair(find_data_dir(args.data_dir), speed=args.speed)
     else:
@@ -69,7 +74,7 @@ def config_from_args(args: argparse.Namespace):
     config = VenueConfig(host=args.host, ws_port=base, rest_port=base + 1 if base else 0,
                          feed=FeedConfig(host=args.host, port=base + 2 if base else 0,
                                          group=args.feed_group),
-                         faults=faults, source=source)
+                         faults=faults, source=source, markets=markets)
     if args.no_limits:
         config = replace(config, limits=UNLIMITED)
     return config
