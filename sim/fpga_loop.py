@@ -47,7 +47,7 @@ __all__ = ["CLOCK_HZ", "FeedAddress", "LoopFailed", "SimulatedFpga"]
 
 # Simulated cycles per wall-clock second. The bench holds this on a loaded 2-core machine
 # while bridging the link, the feed and the intents; see docs/fpga-in-the-loop.md.
-CLOCK_HZ = 1e6
+CLOCK_HZ = 25e3
 LOG_FILE = "fpga_loop.log"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STOP_WAIT_S = 15  # an orderly stop takes a few hundredths of a second; then SIGKILL

@@ -22,10 +22,11 @@ class SimBackend:
     has_fpga = True
 
     def __init__(self, *, work_dir: Path, feed: FeedAddress, intents_to: tuple[str, int],
-                 timeout: float = 0.25, retries: int = 3, wall_limit_s: float = 3600,
+                 timeout: float = 1.0, retries: int = 2, wall_limit_s: float = 3600,
                  startup_s: float = 600, simulation: SimulatedFpga | None = None):
         """Start a SimulatedFpga (or take `simulation`, already started) and open its pty.
-        `timeout` and `retries` are the serial backend's, per register access."""
+        `timeout` and `retries` are the serial backend's, per register access: at the
+        simulation's pace a batch read of a dozen registers takes a few tenths of a second."""
         self.simulation = simulation or SimulatedFpga(
             work_dir, feed, intents_to, wall_limit_s=wall_limit_s).start(startup_s)
         self.clock_hz = self.simulation.clock_hz

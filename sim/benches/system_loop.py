@@ -53,7 +53,8 @@ from sim.loop_shared import (
 from sim.pty_bridge import PtyBridge
 from sim.system_build import BIT_NS, CLOCK_NS
 
-CHUNK_S = 0.0005      # wall time's worth of cycles simulated between looks at the sockets
+CHUNK_S = 0.0005      # wall time's worth of cycles simulated between looks at the sockets,
+MAX_CHUNK = 200       # ... but no more cycles than this (a few ms of this design's Verilator)
 CHECK_S = 0.02        # how often the stop, pause and owner conditions are looked at
 MAX_QUEUED = 10_000   # frames waiting for the wire; more are dropped, as a full FIFO would
 
@@ -245,7 +246,7 @@ async def simulated_fpga(dut):
         "pty": bridge.path, "clock_hz": clock_hz, "feed_port": feed_port, "pid": os.getpid()})
     start_wall, start_cycle = time.monotonic(), cycle()
     pacer = Pacer(clock_hz, cycle=start_cycle, now=start_wall)
-    chunk_ns = max(1, round(clock_hz * CHUNK_S)) * CLOCK_NS
+    chunk_ns = max(1, min(MAX_CHUNK, round(clock_hz * CHUNK_S))) * CLOCK_NS
     fds = [bridge.master, feed_sock.fileno()]
     next_check, reason = 0.0, None
     try:
