@@ -44,13 +44,18 @@ def run_bench(
     seed: int | None = None,
     extra_env: Mapping[str, str] | None = None,
     testcase: str | Sequence[str] | None = None,
+    run_dir: Path | None = None,
+    rerun_failures: bool = True,
 ) -> None:
     """Simulate `component` under the cocotb tests of `bench_module`; raise AssertionError if
     any of them fails or the simulation dies.
 
     `name` names the build directory. `seed` seeds cocotb's random generators; the TICKWIRE_SEED
     environment variable overrides it, and without either a fresh seed is drawn and printed.
-    `testcase` selects tests of the bench by name (all by default).
+    `testcase` selects tests of the bench by name (all by default). `run_dir` is where the log
+    and results go (default: under the build directory, one per bench module; give one per
+    process when several simulations of a bench run at once). `rerun_failures=False` skips the
+    rerun with waves, for a bench that is a long-running process rather than a check.
     """
     __tracebackhide__ = True  # pytest: the message says it all, this function's code doesn't
     if not isinstance(component, wiring.Component):
@@ -60,7 +65,7 @@ def run_bench(
     wanted_waves = os.environ.get("TICKWIRE_WAVES", "") not in ("", "0")
     print(f"run_bench {name} / {bench_module}: seed {seed} (rerun: TICKWIRE_SEED={seed})")
 
-    bench = _Bench(source, name, toplevel, bench_module, seed, dict(extra_env or {}))
+    bench = _Bench(source, name, toplevel, bench_module, seed, dict(extra_env or {}), run_dir)
     run = bench.run(testcase, waves=wanted_waves)
     if wanted_waves:
         print(f"run_bench {name}: waveform {run.waves_file}")
@@ -73,7 +78,7 @@ def run_bench(
         f"log: {run.log_file}",
         f"results: {run.results_file}",
     ]
-    if not wanted_waves:
+    if not wanted_waves and rerun_failures:
         # Rerun just the failing tests: their random streams depend only on seed and test name.
         run = bench.run(run.failed_tests or testcase, waves=True)
         lines.append(f"rerun with waves: {'failed again' if not run.ok else 'PASSED (flaky?)'}")
@@ -134,8 +139,9 @@ class _Run:
 class _Bench:
     """One design and one bench module, runnable with or without waves."""
 
-    def __init__(self, source, name, toplevel, bench_module, seed, extra_env):
+    def __init__(self, source, name, toplevel, bench_module, seed, extra_env, run_dir=None):
         self.source = source
+        self.run_dir = run_dir
         self.name = name
         self.toplevel = toplevel
         self.bench_module = bench_module
@@ -144,7 +150,7 @@ class _Bench:
 
     def run(self, testcase, *, waves: bool) -> _Run:
         build_dir = self._build(waves)
-        test_dir = build_dir / "runs" / self.bench_module
+        test_dir = self.run_dir or build_dir / "runs" / self.bench_module
         test_dir.mkdir(parents=True, exist_ok=True)
         for stale in (test_dir / "results.xml", test_dir / WAVES_FILE):
             stale.unlink(missing_ok=True)

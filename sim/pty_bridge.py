@@ -2,8 +2,10 @@
 
 The host side opens the pty's path with pyserial exactly as it would open a board's USB
 UART (`/dev/ttyUSB0`); every byte it writes is sent bit by bit on the design's receive pin,
-and every byte the design sends on its transmit pin is written back to the pty. The bridge
-polls the pty every `poll_bits` bit times, so the simulator runs freely in between.
+and every byte the design sends on its transmit pin is written back to the pty. `run()` polls
+the pty every `poll_bits` bit times, so the simulator runs freely in between; a bench with its
+own loop calls `pump()` instead. While `paused`, bytes either way are dropped, as on a pulled
+cable.
 """
 
 from __future__ import annotations
@@ -36,22 +38,38 @@ class PtyBridge:
         self._monitor = UartPinMonitor(tx_pin, bit_ns, self._to_host)
         self.to_design = 0
         self.to_host = 0
+        self.paused = False
+        self.dropped = 0  # bytes lost either way: paused, or the host not reading
 
     def _to_host(self, byte: int) -> None:
-        os.write(self.master, bytes([byte]))
+        if self.paused:
+            self.dropped += 1
+            return
+        try:
+            os.write(self.master, bytes([byte]))
+        except BlockingIOError:
+            self.dropped += 1  # the pty's buffer is full: nobody is reading the other end
+            return
         self.to_host += 1
+
+    def pump(self) -> int:
+        """Hand what the host has written to the design's receive pin; returns the bytes read."""
+        try:
+            data = os.read(self.master, 4096)
+        except (BlockingIOError, OSError):
+            return 0  # nothing written (or no reader has opened the slave yet)
+        if self.paused:
+            self.dropped += len(data)
+        elif data:
+            self.to_design += len(data)
+            self._driver.send(data)
+        return len(data)
 
     async def run(self, stop: Callable[[], bool]) -> None:
         """Move bytes until `stop()` is true (checked at every poll)."""
         while not stop():
             await Timer(self._poll_ns, unit="ns")
-            try:
-                data = os.read(self.master, 4096)
-            except (BlockingIOError, OSError):
-                continue  # nothing written (or no reader has opened the slave yet)
-            if data:
-                self.to_design += len(data)
-                self._driver.send(data)
+            self.pump()
 
     def close(self) -> None:
         os.close(self.master)

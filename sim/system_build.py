@@ -47,10 +47,11 @@ def build_system() -> Path:
 
 
 def run_system(bench_module: str, *, extra_env: Mapping[str, str] | None = None,
-               seed: int | None = None, testcase: str | None = None) -> None:
+               seed: int | None = None, testcase: str | None = None,
+               run_dir: Path | None = None, rerun_failures: bool = True) -> None:
     """Run a cocotb bench module on the full design's build (see run_bench)."""
     run_bench(trading_system, name=NAME, bench_module=bench_module, extra_env=extra_env,
-              seed=seed, testcase=testcase)
+              seed=seed, testcase=testcase, run_dir=run_dir, rerun_failures=rerun_failures)
 
 
 def scoreboard(packets: int | None = None, seed: int | None = None) -> dict:

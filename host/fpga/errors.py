@@ -21,6 +21,13 @@ class LinkTimeout(FpgaError):
     reason = "timeout"
 
 
+class LinkLost(FpgaError):
+    """The port itself failed: the board was unplugged, or the simulated FPGA behind a pty
+    died (the operating system's error is the cause)."""
+
+    reason = "link_lost"
+
+
 class LinkCorrupt(FpgaError):
     """Every attempt was answered by a corrupted or refused frame."""
 

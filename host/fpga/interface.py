@@ -7,8 +7,11 @@ heartbeat task that also watches for trips. A backend only moves 32-bit words:
 
     read_words(addresses) -> list[int]     write_word(address, value)     close()
 
-plus `name` and `has_fpga`. `open_fpga("serial", port=...)` and `open_fpga("none")` build
-one. Calls are serialised by a lock, so the heartbeat thread and the daemon can share it.
+plus `name`, `has_fpga` and `clock_hz` (the rate at which the kill switch counts its time
+limits: the design clock of a board, the pacing rate of the simulated FPGA, 1e9 for `none`'s
+nanoseconds). `open_fpga("serial", port=...)`, `open_fpga("sim", work_dir=..., feed=...,
+intents_to=...)` and `open_fpga("none")` build one. Calls are serialised by a lock, so the
+heartbeat thread and the daemon can share it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ WORD_MASK = (1 << WORD_BITS) - 1
 class Backend(Protocol):
     name: str
     has_fpga: bool
+    clock_hz: float
 
     def read_words(self, addresses: list[int]) -> list[int]: ...
     def write_word(self, address: int, value: int) -> None: ...
@@ -97,6 +101,11 @@ class FpgaInterface:
     @property
     def has_fpga(self) -> bool:
         return self.backend.has_fpga
+
+    @property
+    def clock_hz(self) -> float:
+        """Kill-switch cycles per second: multiply wall-clock limits by it."""
+        return self.backend.clock_hz
 
     def close(self) -> None:
         self.backend.close()
@@ -284,12 +293,17 @@ def _resolve(name: str):
 
 
 def open_fpga(backend: str = "none", **options) -> FpgaInterface:
-    """`open_fpga("serial", port=..., baudrate=..., timeout=..., retries=...)` or
+    """`open_fpga("serial", port=..., baudrate=..., timeout=..., retries=..., clock_hz=...)`,
+    `open_fpga("sim", work_dir=..., feed=FeedAddress(...), intents_to=(host, port))` (the
+    Verilated design as a simulated FPGA, started here and stopped by close()), or
     `open_fpga("none")` (the software path's kill switch, no board)."""
     if backend == "serial":
         from host.fpga.serial_backend import SerialBackend
         return FpgaInterface(SerialBackend(**options))
+    if backend == "sim":
+        from host.fpga.sim_backend import SimBackend
+        return FpgaInterface(SimBackend(**options))
     if backend == "none":
         from host.fpga.none_backend import NoneBackend
         return FpgaInterface(NoneBackend(**options))
-    raise ValueError(f"unknown FPGA backend {backend!r}: 'serial' or 'none'")
+    raise ValueError(f"unknown FPGA backend {backend!r}: 'serial', 'sim' or 'none'")

@@ -34,6 +34,7 @@ _LIMIT_REGISTERS = {f"ks_{name}": name for name in Limits.__dataclass_fields__}
 class NoneBackend:
     name = "none"
     has_fpga = False
+    clock_hz = 1e9  # the ks_ limits count nanoseconds of clock()
 
     def __init__(self, *, kill_switch: KillSwitch | None = None,
                  clock: Callable[[], int] = time.monotonic_ns,

@@ -4,14 +4,16 @@ A thin adapter: framing, sequence numbers and response matching come from the sa
 protocol module; this file owns the port, the deadlines and the retries. Every wait is
 bounded: a request is tried `retries + 1` times, each attempt waiting at most `timeout`
 seconds for its response, and a retry reuses the sequence number so the board answers it
-from its saved response instead of executing it twice.
+from its saved response instead of executing it twice. An OS error on the port (an unplugged
+board, a dead simulation's pty) is raised as LinkLost, an FpgaError like the others.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import serial
 
@@ -22,6 +24,7 @@ from host.fpga.errors import (
     FramingError,
     IncompatibleDevice,
     LinkCorrupt,
+    LinkLost,
     LinkTimeout,
     ReadOnly,
     RemoteError,
@@ -33,6 +36,7 @@ _REMOTE_ERRORS = {p.Status.BAD_ADDRESS: BadAddress, p.Status.READ_ONLY: ReadOnly
                   p.Status.UNKNOWN_OP: UnknownOp, p.Status.BAD_LENGTH: BadLength}
 # The board refused the frame itself, not the request: sending it again may succeed.
 _RETRY_STATUSES = (p.Status.BAD_CRC, p.Status.BAD_FRAME)
+DEFAULT_CLOCK_HZ = 125e6  # the ECPIX-5 design's clock
 
 
 class SerialBackend:
@@ -42,12 +46,15 @@ class SerialBackend:
     has_fpga = True
 
     def __init__(self, port: str, *, baudrate: int = 115200, timeout: float = 0.25,
-                 retries: int = 3, check_identity: bool = True, connection=None):
+                 retries: int = 3, check_identity: bool = True, connection=None,
+                 clock_hz: float = DEFAULT_CLOCK_HZ):
         """`connection`, if given, is an already open pyserial-like object used instead of
-        opening `port` (tests pass one that injects faults)."""
+        opening `port` (tests pass one that injects faults). `clock_hz` is the design's clock,
+        in which the kill switch's time limits are counted."""
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be positive and retries not negative")
         self.port_name = port
+        self.clock_hz = clock_hz
         self.timeout = timeout
         self.retries = retries
         self._port = connection if connection is not None else serial.serial_for_url(
@@ -79,9 +86,10 @@ class SerialBackend:
     def reset(self, *, check_identity: bool = True) -> None:
         """Bring the link to a known state: end any half-sent frame, drop stale input, make
         the board forget its saved response (SYNC), then check it is a board we can drive."""
-        self._port.write(b"\x00\x00")
-        self._port.flush()
-        self._port.reset_input_buffer()
+        with self._port_errors():
+            self._port.write(b"\x00\x00")
+            self._port.flush()
+            self._port.reset_input_buffer()
         self._deframer.reset()
         self.transact(p.Sync())
         if check_identity:
@@ -104,8 +112,9 @@ class SerialBackend:
         for attempt in range(self.retries + 1):
             if attempt:
                 self.stats["retries"] += 1
-            self._port.write(data)
-            response = self._await(self._seq, time.monotonic() + self.timeout)
+            with self._port_errors():
+                self._port.write(data)
+                response = self._await(self._seq, time.monotonic() + self.timeout)
             if response is None:
                 continue
             if response.ok:
@@ -125,6 +134,15 @@ class SerialBackend:
                               f"with {p.Status(refused.status).name}")
         raise LinkTimeout(f"{self.port_name}: no response in {self.retries + 1} attempts of "
                           f"{self.timeout} s")
+
+    @contextlib.contextmanager
+    def _port_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except serial.SerialTimeoutException as error:  # the port does not drain
+            raise LinkTimeout(f"{self.port_name}: write timed out: {error}") from error
+        except OSError as error:  # pyserial's SerialException is one too
+            raise LinkLost(f"{self.port_name}: {error}") from error
 
     def _await(self, seq: int, deadline: float) -> p.Response | None:
         """The first well-formed response numbered `seq` before `deadline`, else None."""
