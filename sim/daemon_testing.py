@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from host.daemon.config import parse_config
@@ -57,10 +58,16 @@ def daemon_config(ws_url: str, rest_url: str, folder: Path, *, strategies=(ARB, 
 FEED_GROUP = "239.77.0.1"
 
 
-def colo_venue_config(seed: int = 5, step_ms: float = 10.0) -> VenueConfig:
+def colo_venue_config(seed: int = 5, step_ms: float = 10.0, levels: int | None = None,
+                      jump_prob: float = 0.01) -> VenueConfig:
+    """`levels` (quotes a side) and a longer `step_ms` thin the colo feed for the simulated
+    FPGA, which takes a byte a cycle at tens of kHz; `jump_prob` keeps the arbitrage busy."""
+    synthetic = SAME_GRID_SYNTHETIC
+    if levels is not None:
+        synthetic = tuple(replace(m, levels=levels) for m in synthetic)
     return VenueConfig(markets=SAME_GRID_MARKETS,
-                       source=GeneratorConfig(seed=seed, step_ms=step_ms,
-                                              markets=SAME_GRID_SYNTHETIC),
+                       source=GeneratorConfig(seed=seed, step_ms=step_ms, markets=synthetic,
+                                              jump_prob=jump_prob),
                        feed=FeedConfig(host="127.0.0.1", port=free_udp_port(),
                                        group=FEED_GROUP))
 

@@ -35,6 +35,13 @@ ARB = {"kind": "latency_arb", "name": "btc-arb", "primary": "BTC-SPOT",
 RISK = {"stale_market_data_ms": 1000.0}
 
 
+def _venue_config(seed: int):
+    """One venue for every mode: a step every 100 ms keeps the colo feed (about 10 kB/s)
+    within what the simulated FPGA takes at its 25 kHz pace, a byte a cycle; more frequent
+    jumps of the leader keep the arbitrage firing."""
+    return colo_venue_config(seed, step_ms=100.0, jump_prob=0.05)
+
+
 @pytest.fixture(autouse=True)
 def _api_key(monkeypatch):
     monkeypatch.setenv("TICKWIRE_API_KEY", TEST_API_KEY)
@@ -72,13 +79,13 @@ async def _agrees_with_venue(d, venue: Venue) -> None:
 def _doc(venue: Venue, tmp_path, mode: str) -> dict:
     return daemon_config(venue.ws_url, venue.rest_url, tmp_path, strategies=(ARB, MAKER),
                          risk=RISK, daemon={"fpga": mode},
-                         fpga=fpga_section(venue.feed_addr, tmp_path, heartbeat_ms=50.0,
-                                           heartbeat_timeout_ms=400.0, mirror_ms=100.0))
+                         fpga=fpga_section(venue.feed_addr, tmp_path, heartbeat_ms=100.0,
+                                           heartbeat_timeout_ms=1000.0, mirror_ms=250.0))
 
 
 def test_none_trades_the_trigger_rule_on_the_software_path(tmp_path):
     async def scenario():
-        async with Venue(colo_venue_config(seed=5)) as venue:
+        async with Venue(_venue_config(5)) as venue:
             async with InProcessDaemon(_doc(venue, tmp_path, "none")) as d:
                 paths = d.daemon.paths
                 assert paths.plan.strategies == {"btc-arb"}
@@ -135,7 +142,7 @@ def test_sim_trades_through_the_gateware_and_fails_over_when_it_dies(tmp_path):
     build_system()  # the cached Verilator build, before any clock starts
 
     async def scenario():
-        async with Venue(colo_venue_config(seed=5)) as venue:
+        async with Venue(_venue_config(5)) as venue:
             async with InProcessDaemon(_sim_doc(venue, tmp_path), ready_timeout_s=300) as d:
                 await _trades_through_the_gateware(d)
                 simulation = d.daemon.paths.link.fpga.backend.simulation
@@ -154,7 +161,7 @@ def test_sim_link_loss_trips_the_watchdog_and_the_daemon_does_not_rearm(tmp_path
     build_system()
 
     async def scenario():
-        async with Venue(colo_venue_config(seed=6)) as venue:
+        async with Venue(_venue_config(6)) as venue:
             async with InProcessDaemon(_sim_doc(venue, tmp_path), ready_timeout_s=300) as d:
                 paths = d.daemon.paths
                 await wait_for(lambda: paths.link.mirror.compared >= 2, 60, "mirrored tops")
@@ -172,7 +179,7 @@ def test_sim_link_loss_trips_the_watchdog_and_the_daemon_does_not_rearm(tmp_path
 
 def test_auto_picks_none_when_no_board_answers_and_says_so(tmp_path, capfd):
     async def scenario():
-        async with Venue(colo_venue_config(seed=7)) as venue:
+        async with Venue(_venue_config(7)) as venue:
             doc = _doc(venue, tmp_path, "auto")
             doc["fpga"]["serial_port"] = str(tmp_path / "no-such-tty")
             async with InProcessDaemon(doc) as d:
@@ -181,3 +188,35 @@ def test_auto_picks_none_when_no_board_answers_and_says_so(tmp_path, capfd):
                 assert d.daemon.status()["trigger"]["picked"] == "none"
     asyncio.run(scenario())
     assert "--fpga auto picked none: no board answered on" in capfd.readouterr().err
+
+
+def test_auto_picks_serial_when_a_board_answers(tmp_path, capfd):
+    """The 'board' is the simulated FPGA, reached only through its pty as `serial`."""
+    from sim.fpga_loop import FeedAddress, SimulatedFpga
+    from sim.system_build import build_system
+    from sim.venue.colo_feed import free_udp_port
+
+    build_system()
+
+    async def scenario():
+        async with Venue(_venue_config(8)) as venue:
+            intents_port = free_udp_port()
+            group, port = venue.feed_addr
+            board = SimulatedFpga(tmp_path / "board", FeedAddress("127.0.0.1", port, group),
+                                  ("127.0.0.1", intents_port))
+            await asyncio.to_thread(board.start)
+            try:
+                doc = _doc(venue, tmp_path, "auto")
+                doc["fpga"].update(serial_port=board.pty_path, intents_port=intents_port,
+                                   clock_hz=board.clock_hz, link_timeout_ms=1000.0)
+                async with InProcessDaemon(doc, ready_timeout_s=120) as d:
+                    paths = d.daemon.paths
+                    assert (paths.picked, paths.mode, paths.path) == ("serial", "serial", "fpga")
+                    await wait_for(lambda: filled_intent_orders(d, "fpga"), 90,
+                                   "a filled order from the board's intents")
+                    assert paths.link.switch.armed
+            finally:
+                await asyncio.to_thread(board.stop)
+            await _agrees_with_venue(d, venue)
+    asyncio.run(scenario())
+    assert "--fpga auto picked serial: a board answered on" in capfd.readouterr().err

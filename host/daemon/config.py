@@ -58,6 +58,7 @@ class FpgaSection:
     intents_port: int = 0                # 0: any free port (the sim is told which)
     serial_port: str = "/dev/ttyUSB0"
     baudrate: int = 115200
+    link_timeout_ms: float = 250.0       # per register access over the serial link
     clock_hz: float = 125e6              # the board design's clock
     heartbeat_ms: float = 50.0
     heartbeat_timeout_ms: float = 500.0  # the gateware's watchdog
@@ -128,7 +129,8 @@ def parse_config(doc: dict, path: str | None = None) -> DaemonConfig:
     for key in ("feed_port", "intents_port"):
         if not 0 <= getattr(fpga, key) <= 65535:
             raise DaemonConfigError(f"fpga.{key}", "must be 0..65535", path=path)
-    for key in ("clock_hz", "heartbeat_ms", "heartbeat_timeout_ms", "mirror_ms", "baudrate"):
+    for key in ("clock_hz", "heartbeat_ms", "heartbeat_timeout_ms", "mirror_ms", "baudrate",
+                "link_timeout_ms"):
         if getattr(fpga, key) <= 0:
             raise DaemonConfigError(f"fpga.{key}", "must be positive", path=path)
     if fpga.heartbeat_timeout_ms < 2 * fpga.heartbeat_ms:

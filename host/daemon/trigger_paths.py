@@ -37,6 +37,7 @@ from host.wire import decode_order_intent
 from host.wire.errors import WireError
 
 PRICE_WAIT_S = 15.0     # for the colo feed to price each arbitrage's secondary
+SERIAL_RETRIES = 3      # per register access, once a board is in use
 
 
 class TriggerPaths:
@@ -116,12 +117,13 @@ class TriggerPaths:
             try:
                 fpga = await asyncio.to_thread(
                     open_fpga, "serial", port=cfg.serial_port, baudrate=cfg.baudrate,
-                    timeout=0.2, retries=1, clock_hz=cfg.clock_hz)
+                    timeout=cfg.link_timeout_ms / 1000, retries=1, clock_hz=cfg.clock_hz)
             except LINK_ERRORS as exc:
                 self.picked = "none"
                 self._say(f"--fpga auto picked none: no board answered on {cfg.serial_port} "
                           f"({type(exc).__name__}: {exc})")
                 return None
+            fpga.backend.retries = SERIAL_RETRIES   # the probe tried once more only
             self.picked = self.mode = "serial"
             self._say(f"--fpga auto picked serial: a board answered on {cfg.serial_port}")
             self._listen_for_intents()
@@ -130,7 +132,8 @@ class TriggerPaths:
         intents = self._listen_for_intents()
         if mode == "serial":
             return await asyncio.to_thread(open_fpga, "serial", port=cfg.serial_port,
-                                           baudrate=cfg.baudrate, clock_hz=cfg.clock_hz)
+                                           baudrate=cfg.baudrate, clock_hz=cfg.clock_hz,
+                                           timeout=cfg.link_timeout_ms / 1000)
         from sim.fpga_loop import FeedAddress
 
         feed = FeedAddress(cfg.feed_host, cfg.feed_port, cfg.feed_group or None)
