@@ -35,6 +35,7 @@ metrics_port = 0
 fpga = "{fpga}"
 
 [fpga]
+sim_dir = "fpga-sim"
 # The venue's colo feed, on a multicast group on loopback: the trigger stage runs the
 # BTC arbitrage from it (docs/fpga-modes.md).
 feed_host = "127.0.0.1"
@@ -87,8 +88,11 @@ def run(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         print(f"tickwire demo: starting the local venue (synthetic markets, seed {args.seed})",
               flush=True)
+        # The simulated FPGA takes the feed a byte a cycle at tens of kHz: a slower
+        # generator keeps the feed within that (docs/fpga-in-the-loop.md).
+        pace = ("--step-ms", "100", "--jump-prob", "0.05") if args.fpga == "sim" else ()
         with VenueProcess("--source", "synthetic", "--seed", str(args.seed), "--markets",
-                          "same-grid", "--feed-group", FEED_GROUP) as venue:
+                          "same-grid", "--feed-group", FEED_GROUP, *pace) as venue:
             path = folder / "demo.toml"
             group, port = venue.info["feed_addr"]
             path.write_text(DEMO_CONFIG.format(**venue.info, fpga=args.fpga, feed_port=port,

@@ -29,6 +29,10 @@ def add_venue_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", choices=("synthetic", "replay", "none"),
                         default="synthetic")
     parser.add_argument("--seed", type=int, default=1, help="generator and fault seed")
+    parser.add_argument("--step-ms", type=float, default=10.0,
+                        help="synthetic: milliseconds between generator steps")
+    parser.add_argument("--jump-prob", type=float, default=0.01,
+                        help="synthetic: chance per step that a leading market jumps")
     parser.add_argument("--markets", choices=("default", "same-grid"), default="default",
                         help="the market set (sim/venue/presets.py); same-grid puts BTC-SPOT "
                              "and BTC-PERP on one tick grid, for the trigger stage")
@@ -66,7 +70,8 @@ def config_from_args(args: argparse.Namespace):
                      reject_burst_mean_gap_s=args.reject_bursts_every)
     markets, synthetic = MARKET_PRESETS[args.markets]
     if args.source == "synthetic":
-        source = GeneratorConfig(seed=args.seed, markets=synthetic)
+        source = GeneratorConfig(seed=args.seed, markets=synthetic, step_ms=args.step_ms,
+                                 jump_prob=args.jump_prob)
     elif args.source == "replay":
         source = binance_pair(find_data_dir(args.data_dir), speed=args.speed)
     else:
