@@ -220,3 +220,29 @@ def test_auto_picks_serial_when_a_board_answers(tmp_path, capfd):
             await _agrees_with_venue(d, venue)
     asyncio.run(scenario())
     assert "--fpga auto picked serial: a board answered on" in capfd.readouterr().err
+
+
+def test_sim_a_hardware_trip_drops_the_intent_and_halts_the_daemon(tmp_path):
+    """max_qty below the rule's 16 lots: the gateware's switch trips on the first intent and
+    drops it; the daemon sees the trip at its next heartbeat, halts and cancels."""
+    from host.daemon.summary import render_status
+    from sim.system_build import build_system
+
+    build_system()
+
+    async def scenario():
+        async with Venue(_venue_config(9)) as venue:
+            doc = _sim_doc(venue, tmp_path)
+            doc["risk"] = {**RISK, "hardware": {"max_qty": 10}}
+            async with InProcessDaemon(doc, ready_timeout_s=120) as d:
+                paths = d.daemon.paths
+                await wait_for(lambda: paths.link.trips, 90, "the gateware's trip")
+                assert "qty" in paths.link.trips[0].reasons
+                await wait_for(lambda: str(d.trader.risk.state) == "halted", 10, "the halt")
+                assert d.counter("intents_total", source="fpga", outcome="traded") == 0
+                assert paths.link.switch.dropped_pipeline >= 1 and not paths.link.switch.armed
+                text = render_status({"ok": True, **d.daemon.status()})
+                assert "trigger  fpga path, backend sim" in text and "not armed qty" in text
+            await _agrees_with_venue(d, venue)
+        assert _journal_reasons(tmp_path / "journal.sqlite", "fpga_trip") == ["qty"]
+    asyncio.run(scenario())

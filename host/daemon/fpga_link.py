@@ -5,7 +5,7 @@ keeps one access at a time), and every failure of the link is one call to `on_lo
 
 - `configure`: the header filter (the colo feed's address), the client order id base, the
   kill switch's limits (wall-clock times turned into the backend's cycles), then the two-step
-  arm. `write_rules` puts the trigger rules in.
+  arm. `write_rules` then puts the trigger rules in.
 - `run`: the heartbeat (which also polls the switch's status; a trip seen while the link is
   up goes to `on_trip`), the top-of-book mirror (one market per `mirror_ms`, against the
   software path's tops, see top_mirror.py), and the order events the kill switch counts.
@@ -87,12 +87,19 @@ class FpgaLink:
         set_filter(fpga, ipv4_number(feed_address) if feed_port else 0, feed_port)
         fpga.write("trigger_client_order_id_base", client_order_id_base)
         fpga.configure(limits_in_cycles(limits, self.clock_hz))
+        # The watchdog counts from the last heartbeat, and set-up takes many slow writes:
+        # beat just before arming, or the switch trips the moment it arms.
+        fpga.heartbeat()
         self.switch = fpga.arm()
         return self.switch
 
     def write_rules(self, rules: dict) -> None:
+        """After arming: until a rule is in, nothing can fire, so the arm's own status read
+        never meets a trip an early intent caused. A heartbeat after each rule keeps the
+        watchdog fed through a long list on a slow link."""
         for slot, rule in rules.items():
             write_rule(self.fpga, slot, rule)
+            self.fpga.heartbeat()
 
     def limits_written(self) -> dict[str, int]:
         limits = self.fpga.limits()

@@ -94,10 +94,10 @@ class TriggerPaths:
         limits = replace(self.config.risk.board_limits,
                          heartbeat_timeout=int(cfg.heartbeat_timeout_ms * 1_000_000))
         try:
-            await asyncio.to_thread(link.write_rules, rules)
             await asyncio.to_thread(
                 link.configure, limits, feed_address=cfg.feed_group or cfg.feed_host,
                 feed_port=cfg.feed_port, client_order_id_base=s.boot << 32)
+            await asyncio.to_thread(link.write_rules, rules)
         except BaseException:
             await link.close()
             raise
