@@ -12,6 +12,7 @@ orders, fills and PnL, latency percentiles, risk events, and the trigger's path.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -75,6 +76,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fpga", choices=("none", "sim"), default="none",
                         help="run the trigger on the software path (none) or in the "
                              "Verilated gateware (sim; builds it on first use)")
+    parser.add_argument("--kill-fpga-after", type=float, default=None, metavar="SECONDS",
+                        help="with --fpga sim: kill the simulated FPGA this long after it "
+                             "came up, to watch the daemon fail over to the software path")
     parser.add_argument("--dir", help="keep the config and journal here (default: a "
                                       "temporary folder, removed afterwards)")
 
@@ -99,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
                                                feed_group=group))
             os.environ.setdefault("TICKWIRE_API_KEY", TEST_API_KEY)
             config = load_config(str(path))
+            if args.fpga == "sim" and args.kill_fpga_after is not None:
+                _kill_fpga_later(Path(config.fpga.sim_dir), args.kill_fpga_after)
             where = ("in the simulated gateware" if args.fpga == "sim"
                      else "on the software path's trigger")
             print(f"tickwire demo: venue at {venue.info['ws_url']}, colo feed on "
@@ -111,3 +117,28 @@ def run(args: argparse.Namespace) -> int:
         if args.dir:
             print(f"  journal  {config.daemon.journal}")
     return summary.exit_code
+
+
+def _kill_fpga_later(sim_dir: Path, seconds: float) -> None:
+    """SIGKILL the simulated FPGA's process group `seconds` after it announced itself, as a
+    board that loses power: the daemon must notice on its own (docs/fpga-modes.md)."""
+    import json
+    import signal
+    import threading
+    import time
+
+    from sim.loop_shared import READY_FILE
+
+    ready = sim_dir / READY_FILE
+    ready.unlink(missing_ok=True)
+
+    def kill() -> None:
+        while not ready.exists():
+            time.sleep(0.1)
+        time.sleep(seconds)
+        pid = json.loads(ready.read_text())["pid"]
+        print(f"tickwire demo: killing the simulated FPGA (pid {pid}) now", flush=True)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+
+    threading.Thread(target=kill, name="kill-fpga", daemon=True).start()
