@@ -156,6 +156,7 @@ def test_sim_trades_through_the_gateware_and_fails_over_when_it_dies(tmp_path):
 
 
 def test_sim_link_loss_trips_the_watchdog_and_the_daemon_does_not_rearm(tmp_path):
+    from host.daemon.summary import render_status
     from sim.system_build import build_system
 
     build_system()
@@ -173,6 +174,8 @@ def test_sim_link_loss_trips_the_watchdog_and_the_daemon_does_not_rearm(tmp_path
                 assert switch["armed"] is False and "watchdog" in switch["reasons"], switch
                 await asyncio.sleep(2.0)
                 assert paths.path == "software" and paths.link.state == "back"
+                text = render_status({"ok": True, **d.daemon.status()})
+                assert "link back, switch not armed" in text and "failover from sim" in text
             await _agrees_with_venue(d, venue)
     asyncio.run(scenario())
 

@@ -119,10 +119,12 @@ def _trigger_lines(trigger: dict | None) -> list[str]:
     if link:
         m = link["mirror"]
         switch = link.get("switch") or {}
-        lines.append(f"  fpga     link {link['state']}, switch "
-                     f"{'armed' if switch.get('armed') else 'not armed'} "
-                     f"{','.join(switch.get('reasons', []))}, mirror {m['agreed']}/"
-                     f"{m['compared']} agree, {m['disagreed']} disagree")
+        state = ("armed" if switch.get("armed") else "not armed "
+                 + ",".join(switch.get("reasons", [])))
+        if link["state"] == "lost":
+            state = f"unknown (last seen {state.strip()})"
+        lines.append(f"  fpga     link {link['state']}, switch {state.strip()}, mirror "
+                     f"{m['agreed']}/{m['compared']} agree, {m['disagreed']} disagree")
     if trigger.get("failover"):
         f = trigger["failover"]
         lines.append(f"  failover from {f['from']} at {f['uptime_s']:.1f} s: {f['reason']}; "
