@@ -249,3 +249,16 @@ def test_sim_a_hardware_trip_drops_the_intent_and_halts_the_daemon(tmp_path):
             await _agrees_with_venue(d, venue)
         assert _journal_reasons(tmp_path / "journal.sqlite", "fpga_trip") == ["qty"]
     asyncio.run(scenario())
+
+
+def test_serial_asked_for_by_name_without_a_board_refuses_to_start(tmp_path):
+    from host.fpga.errors import NoFpga
+
+    async def scenario():
+        async with Venue(_venue_config(10)) as venue:
+            doc = _doc(venue, tmp_path, "serial")
+            doc["fpga"]["serial_port"] = str(tmp_path / "no-such-tty")
+            with pytest.raises(NoFpga, match="no-such-tty"):
+                async with InProcessDaemon(doc):
+                    pass
+    asyncio.run(scenario())

@@ -49,7 +49,15 @@ def _run(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if args.fpga:
         config = replace(config, daemon=replace(config.daemon, fpga=args.fpga))
-    summary = run(config, RunOptions(duration_s=args.duration, progress=not args.quiet))
+    from host.fpga.errors import FpgaError
+
+    try:
+        summary = run(config, RunOptions(duration_s=args.duration, progress=not args.quiet))
+    except FpgaError as exc:
+        # An FPGA asked for by name that does not answer: nothing traded; say why.
+        print(f"tickwire: --fpga {config.daemon.fpga}: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 2
     print(summary.render())
     return summary.exit_code
 

@@ -32,6 +32,7 @@ from host.daemon.offload import OffloadPlan, plan_offload
 from host.daemon.top_mirror import TopMirror
 from host.daemon.trader import ReportToFpga, SendCancelAll
 from host.daemon.udp_reader import UdpReader, open_udp
+from host.fpga.errors import NoFpga
 from host.fpga.interface import open_fpga
 from host.wire import decode_order_intent
 from host.wire.errors import WireError
@@ -131,9 +132,12 @@ class TriggerPaths:
         self.mode = mode
         intents = self._listen_for_intents()
         if mode == "serial":
-            return await asyncio.to_thread(open_fpga, "serial", port=cfg.serial_port,
-                                           baudrate=cfg.baudrate, clock_hz=cfg.clock_hz,
-                                           timeout=cfg.link_timeout_ms / 1000)
+            try:
+                return await asyncio.to_thread(open_fpga, "serial", port=cfg.serial_port,
+                                               baudrate=cfg.baudrate, clock_hz=cfg.clock_hz,
+                                               timeout=cfg.link_timeout_ms / 1000)
+            except OSError as exc:   # the port cannot even be opened
+                raise NoFpga(f"{cfg.serial_port}: {exc}") from exc
         from sim.fpga_loop import FeedAddress
 
         feed = FeedAddress(cfg.feed_host, cfg.feed_port, cfg.feed_group or None)
