@@ -1,0 +1,54 @@
+"""The designs `tickwire fpga build` places and routes, each with the clock it must meet.
+
+- `ecpix5`: the board top (hdl/boards/ecpix5_top.py) with its pins, built to a bitstream.
+- `core64`: the trading core on the 64-bit datapath alone, in a timing harness
+  (hdl/boards/timing_harness.py): the proxy for a 10G NIC's 156.25 MHz.
+- `core8`: the same core on the 8-bit (1 GbE) datapath, in the harness, at 125 MHz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from amaranth.lib import wiring
+
+DEVICE = "LFE5UM5G-85F"
+PACKAGE = "CABGA554"
+SPEED = "8"
+
+
+@dataclass(frozen=True)
+class Design:
+    name: str
+    summary: str
+    clock_hz: float  # the constraint every clock of the design is timed against
+    datapath_bits: int  # for the latency column: which datapath's cycle count applies
+    board: bool  # built through the board's platform (pins, bitstream) or in the harness
+    make: Callable[[], wiring.Component]
+
+
+def _board() -> wiring.Component:
+    from hdl.boards.ecpix5_top import Ecpix5Top
+
+    return Ecpix5Top()
+
+
+def _core(data_bytes: int) -> Callable[[], wiring.Component]:
+    def make() -> wiring.Component:
+        from hdl.boards.timing_harness import TimingHarness
+        from hdl.core import Core
+
+        return TimingHarness(Core(data_bytes, clock_hz=CLOCKS[data_bytes]))
+    return make
+
+
+CLOCKS = {1: 125e6, 8: 156.25e6}
+
+DESIGNS: dict[str, Design] = {d.name: d for d in (
+    Design("ecpix5", "ECPIX-5 board top: control link, LEDs, kill button, 125 MHz PLL",
+           125e6, 8, True, _board),
+    Design("core64", "Core (filter, parser, book, trigger, kill switch), 64-bit datapath, "
+           "alone", 156.25e6, 64, False, _core(8)),
+    Design("core8", "Core, 8-bit datapath, alone", 125e6, 8, False, _core(1)),
+)}

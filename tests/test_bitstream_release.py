@@ -1,0 +1,72 @@
+"""The released bitstream (bitstreams/) belongs to the current gateware sources and met timing,
+and the build's report parser reads nextpnr's JSON and refuses anything else. No build runs."""
+
+import json
+
+import pytest
+
+from hdl.boards.designs import DESIGNS
+from hdl.build_id import source_build_id
+from host.fpga import release
+from host.fpga.pnr_report import BadReport, parse_report
+
+REBUILD = ("the gateware sources changed since bitstreams/ was released: run "
+           "`make release-bitstream` and commit bitstreams/ and docs/bitstream.md")
+
+
+def _report(fmax: dict, used: int = 100) -> str:
+    return json.dumps({
+        "utilization": {"TRELLIS_COMB": {"used": used, "available": 83640},
+                        "TRELLIS_FF": {"used": 50, "available": 83640},
+                        "DP16KD": {"used": 3, "available": 208},
+                        "TRELLIS_IO": {"used": 13, "available": 365}},
+        "fmax": fmax,
+        "critical_paths": [],
+    })
+
+
+def test_release_matches_the_current_sources():
+    manifest = release.load()
+    assert manifest.build_id == source_build_id(), REBUILD
+
+
+def test_released_bitstream_is_the_one_recorded():
+    manifest = release.load()
+    bit = release.RELEASE_DIR / release.BITSTREAM
+    assert bit.stat().st_size > 100_000, "an ECP5-85 bitstream is megabytes, not a stub"
+    assert release.sha256(bit) == manifest.bitstream_sha256
+
+
+def test_release_has_every_design_and_each_met_timing():
+    manifest = release.load()
+    assert {d.name for d in manifest.designs} == set(DESIGNS)
+    for d in manifest.designs:
+        assert d.report.clocks, d.name
+        assert not d.report.failing(), f"{d.name}: {d.report.summary_lines()}"
+        assert d.target_mhz == DESIGNS[d.name].clock_hz / 1e6
+    assert manifest.latency_cycles and max(manifest.latency_cycles.values()) <= 12
+
+
+def test_report_parser_reads_clocks_and_usage():
+    report = parse_report(_report({"$glbnet$clk": {"achieved": 130.5, "constraint": 125.0}}),
+                          125e6)
+    (clock,) = report.clocks
+    assert (clock.name, clock.achieved_mhz, clock.target_mhz, clock.met) == ("clk", 130.5,
+                                                                             125.0, True)
+    assert report.usage["LUT"].used == 100 and report.usage["BRAM"].used == 3
+    assert report.usage["DSP"].used == 0  # absent from the report: none used
+
+
+def test_report_parser_flags_a_slow_clock():
+    report = parse_report(_report({"clk": {"achieved": 124.99, "constraint": 125.0},
+                                   "rx": {"achieved": 200.0, "constraint": 125.0}}), 125e6)
+    assert [c.name for c in report.failing()] == ["clk"]
+    assert report.slowest.name == "clk"
+
+
+@pytest.mark.parametrize("text", ["", "{}", "[1]", _report({}),
+                                  json.dumps({"fmax": {"clk": {}}, "utilization": {}})])
+def test_report_parser_refuses_what_is_not_a_report(text):
+    with pytest.raises(BadReport) as error:
+        parse_report(text, 125e6)
+    assert error.value.reason == "bad_report"
