@@ -21,6 +21,7 @@ from hdl.layouts import EthernetHeader, Ipv4Header, OrderIntent, UdpHeader
 from host.wire import IPV4, ORDER_INTENT, UDP
 from host.wire.net import ETHERTYPE_IPV4, IP_PROTO_UDP
 
+LATENCY = 1  # cycles from an intent taken to its frame's first byte on `o`
 TTL = 64
 FLAGS_DONT_FRAGMENT = 0b010
 UDP_LENGTH = UDP.size + ORDER_INTENT.size
