@@ -6,7 +6,6 @@ Nothing is constant, so synthesis keeps all of the design, and no path through t
 longer than one LUT: the critical path it reports is the component's.
 """
 
-from __future__ import annotations
 
 from amaranth import Cat, Module, Signal, Value
 from amaranth.lib import wiring
