@@ -14,6 +14,8 @@ GENERATORS = (
     "host.model.kill_switch_doc",
     "host.fpga.docgen",
     "host.fpga.bitstream_doc",
+    "host.oms.docgen",
+    "host.risk.docgen",
 )
 
 

@@ -85,6 +85,21 @@ def run_bench(
     raise AssertionError("\n".join(lines))
 
 
+def build_design(
+    component: wiring.Component | Callable[[], wiring.Component],
+    *,
+    name: str,
+    toplevel: str = "top",
+    waves: bool = False,
+) -> Path:
+    """Verilate `component` (or reuse the cached build) and return its build directory: the
+    one `run_bench` uses for the same design and `name`, so any bench runs on it unbuilt."""
+    if not isinstance(component, wiring.Component):
+        component = component()
+    source = _to_verilog(component, toplevel)
+    return _Bench(source, name, toplevel, "", 0, {})._build(waves)
+
+
 class _Run:
     """What one simulation of a bench left behind."""
 

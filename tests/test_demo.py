@@ -1,4 +1,4 @@
-"""The built-in sample and the software receive path that `make demo` runs."""
+"""The built-in sample and the software receive path that `tickwire feed-demo` runs."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def test_sample_is_deterministic():
     assert sample_frames(50) == sample_frames(50)
 
 
-def test_demo_command_prints_a_summary(capsys):
-    assert cli.main(["demo", "--packets", "300"]) == 0
+def test_feed_demo_command_prints_a_summary(capsys):
+    assert cli.main(["feed-demo", "--packets", "300"]) == 0
     out = capsys.readouterr().out
     assert "packet gaps      1" in out
     assert "bad_checksum 1" in out

@@ -57,16 +57,23 @@ def check_rule(rule: Rule, markets: int = 256) -> None:
             raise ValueError(f"rule {name}={value} is outside [{low}, {high}]")
 
 
+def arbitrage_sides(p_bid: int, p_ask: int, s_bid: int, s_ask: int,
+                    threshold_bp: int) -> tuple[bool, bool]:
+    """(buy, sell) of the arbitrage rule on two tops whose four sides are all present, prices
+    in one tick unit. host/strategy/latency_arb.py makes the same decision with this."""
+    sum_p, sum_s = p_bid + p_ask, s_bid + s_ask
+    if sum_s <= 0:
+        return False, False
+    bar = threshold_bp * sum_s
+    return (sum_p - sum_s) * 10000 >= bar, (sum_s - sum_p) * 10000 >= bar
+
+
 def arbitrage_signal(primary: MarketBook, secondary: MarketBook, threshold_bp: int) -> tuple:
     """(buy, sell) conditions of the arbitrage rule on two books."""
     pb, pa, sb, sa = primary.bids[0], primary.asks[0], secondary.bids[0], secondary.asks[0]
     if not (primary.trading and secondary.trading and pb[0] and pa[0] and sb[0] and sa[0]):
         return False, False
-    sum_p, sum_s = pb[1] + pa[1], sb[1] + sa[1]
-    if sum_s <= 0:
-        return False, False
-    bar = threshold_bp * sum_s
-    return (sum_p - sum_s) * 10000 >= bar, (sum_s - sum_p) * 10000 >= bar
+    return arbitrage_sides(pb[1], pa[1], sb[1], sa[1], threshold_bp)
 
 
 class Trigger:

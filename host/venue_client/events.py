@@ -50,10 +50,17 @@ class Subscribed:
 
 
 @dataclass(frozen=True, slots=True)
+class Unsubscribed:
+    channel: str
+    market: str | None
+    depth: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class BookSnapshot:
     market: str
     depth: int
-    sequence: int          # the number the next BookUpdate of this view carries
+    sequence: int          # the last update number folded in: the next update is + 1
     rpt_seq: int           # the colo feed's per-market sequence at the same instant
     bids: tuple[Level, ...]  # best first
     asks: tuple[Level, ...]
@@ -159,8 +166,9 @@ class Pong:
     ts_ns: int
 
 
-VenueEvent = (AuthOk | Subscribed | BookSnapshot | BookUpdate | Ticker | Trade | MarketStatus
-              | OrderAck | OrderReject | Fill | Cancelled | CancelReject | VenueError | Pong)
+VenueEvent = (AuthOk | Subscribed | Unsubscribed | BookSnapshot | BookUpdate | Ticker | Trade
+              | MarketStatus | OrderAck | OrderReject | Fill | Cancelled | CancelReject | VenueError
+              | Pong)
 
 ORDER_EVENTS = (OrderAck, OrderReject, Fill, Cancelled, CancelReject)
 

@@ -1,5 +1,5 @@
-"""`tickwire demo`: replay the built-in sample capture through the software receive path and
-print what it saw. (The daemon issue turns this into a live session against the local venue.)
+"""`tickwire feed-demo`: replay the built-in sample capture through the software receive
+path and print what it saw. (`tickwire demo` trades against the local venue instead.)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ def run(packets: int = 2000) -> int:
     frames = sample_frames(packets)
     tally, seconds = replay(frames)
     total = sum(tally.messages.values())
-    print(f"tickwire demo: replayed the built-in sample, {tally.frames} frames "
+    print(f"tickwire feed-demo: replayed the built-in sample, {tally.frames} frames "
           f"({packets} packets sent, 1 lost on purpose, malformed frames mixed in)")
     print(f"  packets decoded  {tally.packets}")
     print(f"  messages         {total}: " + ", ".join(

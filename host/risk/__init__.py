@@ -1,0 +1,1 @@
+"""The software risk engine: sans-I/O checks on every order, trips, states (docs/risk.md)."""
