@@ -49,20 +49,20 @@ def _latency(args: argparse.Namespace) -> int:
 
 def _feed_demo(args: argparse.Namespace) -> int:
     from host import feed_demo
+
+    return feed_demo.run(args.packets)
+
+
 def _system(args: argparse.Namespace) -> int:
     from sim import system_build
 
     return system_build.run(args)
+
+
 def _mac(args: argparse.Namespace) -> int:
     from sim import mac_figures
 
     return mac_figures.main()
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from host import demo
-
-    return feed_demo.run(args.packets)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 - `ecpix5`: the board top (hdl/boards/ecpix5_top.py) with its pins, built to a bitstream.
 - `core64`: the trading core on the 64-bit datapath alone, in a timing harness
   (hdl/boards/timing_harness.py): the proxy for a 10G NIC's 156.25 MHz.
-- `core8`: the same core on the 8-bit (1 GbE) datapath, in the harness, at 125 MHz.
+
+The 8-bit core is timed inside `ecpix5`, the full design, at 125 MHz.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ def _core(data_bytes: int) -> Callable[[], wiring.Component]:
     return make
 
 
-CLOCKS = {1: 125e6, 8: 156.25e6}
+CLOCKS = {8: 156.25e6}
 
 DESIGNS: dict[str, Design] = {d.name: d for d in (
-    Design("ecpix5", "ECPIX-5 board top: control link, LEDs, kill button, 125 MHz PLL",
+    Design("ecpix5", "ECPIX-5 board top: RGMII MAC, TradingSystem (8-bit core and control "
+           "link), order framer, LEDs, kill button, 125 MHz PLL",
            125e6, 8, True, _board),
     Design("core64", "Core (filter, parser, book, trigger, kill switch), 64-bit datapath, "
            "alone", 156.25e6, 64, False, _core(8)),
-    Design("core8", "Core, 8-bit datapath, alone", 125e6, 8, False, _core(1)),
 )}

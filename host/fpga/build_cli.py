@@ -15,8 +15,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--board", choices=("ecpix5",), help="build: the board's bitstream")
     group.add_argument("--core64", action="store_true",
                        help="build: the 64-bit core alone, against 156.25 MHz")
-    group.add_argument("--core8", action="store_true",
-                       help="build: the 8-bit core alone, against 125 MHz")
     group.add_argument("--all", action="store_true", help="build: every design")
     group.add_argument("--seed", type=int, default=None, help="build: nextpnr's placer seed")
     group.add_argument("--release", action="store_true",
@@ -26,8 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def chosen(args: argparse.Namespace) -> list[str]:
     if args.all:
         return list(DESIGNS)
-    names = ([args.board] if args.board else []) + [n for n in ("core64", "core8")
-                                                      if getattr(args, n)]
+    names = ([args.board] if args.board else []) + (["core64"] if args.core64 else [])
     return names or ["ecpix5"]
 
 
