@@ -22,7 +22,9 @@ pyproject.toml), so a machine with only python3 builds it:
 - `make bitstream` builds every design below, prints each clock's Fmax and the utilisation,
   and fails (non-zero exit) if any clock misses its target. CI runs it after `make test`.
 - `tickwire fpga build --board ecpix5` builds the board's bitstream alone;
-  `tickwire fpga build --core64` places the 64-bit core alone against 156.25 MHz.
+  `tickwire fpga build --core64` places the 64-bit core alone against 156.25 MHz. A build
+  prints, per design, each clock's Fmax against its target and the LUT/FF/BRAM/DSP use,
+  parsed from nextpnr's `--report` JSON (host/fpga/pnr_report.py).
   Results land in `build/fpga/<design>/` (`top.bit`, nextpnr's log `top.tim` and report
   `top.report.json`); the tools' compiled-module cache stays in `build/yowasp-cache/`.
 - `make release-bitstream` does the same, then copies the board's `.bit` into `bitstreams/`
@@ -34,14 +36,18 @@ hash over the gateware sources (hdl/build_id.py), so the release goes stale with
 hdl/ or to the register and wire declarations: `tests/test_bitstream_release.py` then fails and
 says to run `make release-bitstream` and commit `bitstreams/` and this page.
 
-The `core64` and `core8` designs are the trading core (header filter, feed parser, book table,
-trigger, kill switch) alone, in a timing harness (hdl/boards/timing_harness.py) that drives
-every input from a shift register and folds every output into one pin, so the figures are the
-core's own register-to-register paths. LUT counts are nextpnr's TRELLIS_COMB cells (4-input
-LUTs, carry-chain halves included); BRAM is DP16KD (18 Kbit) blocks; DSP is MULT18X18D.
+`ecpix5` is the full design on the board (docs/ecpix5-board.md): the RGMII MAC, the
+TradingSystem on the 8-bit datapath (header filter, feed parser, book table, trigger, kill
+switch, control link and register bank) and the order framer, at 125 MHz. `core64` is the
+trading core on the 64-bit datapath alone, in a timing harness (hdl/boards/timing_harness.py)
+that drives every input from a shift register and folds every output into one pin, so its
+figures are the core's own register-to-register paths, against 156.25 MHz (a 10G NIC's
+clock). LUT counts are nextpnr's TRELLIS_COMB cells (4-input LUTs, carry-chain halves
+included); BRAM is DP16KD (18 Kbit) blocks; DSP is MULT18X18D.
 Latency is wire-to-order: from the cycle the triggering message's last byte enters the header
-filter to the cycle its order leaves the kill switch's gate, worst case over the cocotb latency
-bench (`tickwire latency`), MAC and PHY excluded.
+filter to the cycle the first byte of its order frame leaves the order framer (the gate's
+worst case over the cocotb latency bench, `tickwire latency`, plus the framer's one cycle),
+MAC and PHY excluded.
 """
 
 
