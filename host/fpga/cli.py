@@ -13,7 +13,8 @@ from host.fpga.registers import REGISTERS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("status", "arm", "kill", "regs", "build"))
+    parser.add_argument("action", choices=("status", "arm", "kill", "regs", "build",
+                                                  "release"))
     parser.add_argument("names", nargs="*", help="regs: values or registers to read "
                         "(default: all)")
     parser.add_argument("--port", help="serial port or pyserial URL of the board")
@@ -30,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "build":
         return build_cli.run(args)
+    if args.action == "release":
+        return build_cli.run_release(args)
     backend = args.backend or ("serial" if args.port else "none")
     options = {}
     if backend == "serial":
