@@ -60,9 +60,9 @@ def render(path: Path = MANIFEST) -> str:
 
 
 def _table(release: Release) -> str:
-    lines = ["| Design | Clock | Target | Fmax | LUT | FF | BRAM | DSP | Latency "
+    lines = ["| Design | Clock | Target | Fmax | Timing | LUT | FF | BRAM | DSP | Latency "
              "| at target | at Fmax |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for d in release.designs:
         cycles = release.latency_cycles.get(d.datapath_bits)
         for c in d.report.clocks:
@@ -71,6 +71,7 @@ def _table(release: Release) -> str:
             at_fmax = f"{cycles * 1e3 / c.achieved_mhz:.1f} ns" if cycles else "-"
             lines.append(
                 f"| {d.name} | `{c.name}` | {c.target_mhz:g} MHz | {c.achieved_mhz:.2f} MHz "
+                f"| {'met' if c.met else '**NOT MET**'} "
                 f"| {u['LUT'].used} ({u['LUT'].percent:.1f}%) | {u['FF'].used} "
                 f"| {u['BRAM'].used} | {u['DSP'].used} "
                 f"| {cycles if cycles else '-'} cycles ({d.datapath_bits}-bit) "
