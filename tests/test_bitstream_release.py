@@ -68,6 +68,11 @@ def test_report_parser_flags_a_slow_clock():
     assert report.slowest.name == "clk"
 
 
+def test_a_clock_the_constraints_missed_is_timed_against_the_design_clock():
+    report = parse_report(_report({"rx": {"achieved": 100.0, "constraint": 12.0}}), 125e6)
+    assert report.clocks[0].target_mhz == 125.0 and not report.clocks[0].met
+
+
 @pytest.mark.parametrize("text", ["", "{}", "[1]", _report({}),
                                   json.dumps({"fmax": {"clk": {}}, "utilization": {}})])
 def test_report_parser_refuses_what_is_not_a_report(text):

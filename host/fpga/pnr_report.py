@@ -83,9 +83,10 @@ class PnrReport:
         return cls(clocks, usage)
 
 
-def parse_report(text: str, default_target_hz: float) -> PnrReport:
-    """Read nextpnr's report. A clock without a constraint is timed against
-    `default_target_hz` (nextpnr reports the `--freq` target as each clock's constraint)."""
+def parse_report(text: str, target_hz: float) -> PnrReport:
+    """Read nextpnr's report. Every clock is timed against at least `target_hz`, the
+    design's clock: a clock the constraints missed gets nextpnr's 12 MHz default, which says
+    nothing about the design."""
     try:
         data = json.loads(text)
         fmax, utilisation = data["fmax"], data["utilization"]
@@ -95,7 +96,7 @@ def parse_report(text: str, default_target_hz: float) -> PnrReport:
         raise BadReport("the report times no clock: is the design clocked?")
     try:
         clocks = [ClockTiming(_clock_name(name), float(entry["achieved"]),
-                              float(entry.get("constraint") or default_target_hz / 1e6))
+                              max(float(entry.get("constraint") or 0), target_hz / 1e6))
                   for name, entry in sorted(fmax.items())]
         usage = {}
         for short, cell in RESOURCES.items():
