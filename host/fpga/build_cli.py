@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="build: the 64-bit core alone, against 156.25 MHz")
     group.add_argument("--all", action="store_true", help="build: every design")
     group.add_argument("--seed", type=int, default=None, help="build: nextpnr's placer seed")
+    group.add_argument("--record-failing", action="store_true",
+                       help="release: record designs that missed their clock too (marked "
+                            "NOT MET in docs/bitstream.md)")
     group.add_argument("--release", action="store_true",
                        help="build: copy the .bit and the reports into bitstreams/; "
                             "`tickwire fpga release` does it from the last builds")
@@ -37,7 +40,12 @@ def run_release(args: argparse.Namespace) -> int:
     try:
         results = [bitstream_build.load_result(name) for name in DESIGNS]
         for result in results:
-            bitstream_build.check_timing(result)
+            try:
+                bitstream_build.check_timing(result)
+            except FpgaError as error:
+                if not args.record_failing:
+                    raise
+                print(f"tickwire fpga release: recording anyway: {error}", file=sys.stderr)
         print(f"released into {release.write_release(results)}")
     except FpgaError as error:
         print(f"tickwire fpga release: {error.reason}: {error}", file=sys.stderr)
