@@ -11,8 +11,8 @@ BENCH_TARGETS = {
     "depth": ("host.bench.depth",
               "real USD-M depth stream: time to decision and whole message, per message"),
     "ticker": ("host.bench.ticker", "bookTicker message to best bid/ask, per message"),
-    "feed": ("host.bench.feed", "binary colo-feed packets: the model pipeline streamed, and "
-                                "numpy batch decode"),
+    "feed": ("host.bench.feed", "binary colo-feed packets: the fast and model pipelines "
+                                "streamed, and numpy batch decode"),
     "roundtrip": ("host.bench.roundtrip", "order submit to ack over WebSocket to the local "
                                           "venue, beside the websockets and kernel floors"),
     "journal": ("host.journal.bench", "journal cost per order event: insert + commit on a "

@@ -64,7 +64,9 @@ def test_bench_depth_runs_on_a_slice(capsys):
     # Both references against both of our figures, fastest-of-passes and pooled.
     assert out.count(" / tickwire fast path: to decision: p50 ") == 4
     assert out.count(" / tickwire fast path: whole message: p50 ") == 4
-    assert "judged on the time to decision: tickwire p50 " in out
+    assert out.count(" / tickwire fast path: decision + trigger + risk: p50 ") == 4
+    assert ("judged on the time to decision with the trigger (a market maker's on_top) and a "
+            "risk check included: tickwire p50 ") in out
     assert "would have waited for the one before" in out
 
 
@@ -86,3 +88,12 @@ def test_bench_depth_full_data(capsys):
     _need_data()
     assert cli.main(["bench", "depth"]) == 0
     print(capsys.readouterr().out)
+
+
+def test_bench_feed_runs_the_fast_pipeline_beside_its_references(capsys):
+    assert cli.main(["bench", "feed", "--packets", "300", "--rounds", "0"]) == 0
+    out = capsys.readouterr().out
+    for name in ("fast pipeline (parse + book + trigger)", "model pipeline",
+                 "reference: wire.decode_packet only", "equal the model's on this data: yes",
+                 "batch decode (numpy"):
+        assert name in out

@@ -69,7 +69,7 @@ def test_a_top_makes_two_post_only_quotes_journaled_before_they_are_returned(rig
     ask = next(o for o in orders if o.side is Side.SELL)
     assert bid.price < 260_000 and ask.price > 260_010
     assert _journaled_states(journal) == {o.order_id: "pending" for o in orders}
-    assert all(o.origin_ns == clock.now - 5_000 for o in orders)
+    assert all(o.origin_ns == clock.now - 5_000 and o.from_tick for o in orders)
 
 
 def test_ack_and_fill_update_oms_risk_metrics_and_journal(rig):

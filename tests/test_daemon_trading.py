@@ -4,6 +4,7 @@ a lost book update. Both run on the test's loop so faults land at a chosen momen
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 
 import pytest
@@ -27,6 +28,21 @@ async def _venue_state(venue: Venue, markets):
         return (await rest.open_orders(markets), await rest.positions(markets))
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _scrape(port: int) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    return answer
+
+
 def _rows(path, sql):
     db = sqlite3.connect(path)
     try:
@@ -38,16 +54,21 @@ def _rows(path, sql):
 def test_daemon_trades_both_strategies_and_agrees_with_the_venue(tmp_path):
     async def scenario():
         async with _venue() as venue:
-            doc = daemon_config(venue.ws_url, venue.rest_url, tmp_path)
+            doc = daemon_config(venue.ws_url, venue.rest_url, tmp_path,
+                                daemon={"metrics_port": _free_port()})
             async with InProcessDaemon(doc) as d:
                 await wait_for(lambda: d.counter("fills_total") >= 3, 30, "three fills")
                 await wait_for(lambda: d.counter("strategy_orders_total", strategy="btc-arb"),
                                30, "an arbitrage order")
+                scrape = await _scrape(d.session.metrics_port)
             markets = d.session.markets
             venue_orders, venue_positions = await _venue_state(venue, markets)
-            return d, venue_orders, venue_positions
+            return d, venue_orders, venue_positions, scrape
 
-    d, venue_orders, venue_positions = asyncio.run(scenario())
+    d, venue_orders, venue_positions, scrape = asyncio.run(scenario())
+    assert scrape.startswith(b"HTTP/1.1 200")
+    assert b'tickwire_ack_seconds{quantile="0.99"}' in scrape
+    assert b"tickwire_venue_link_up 1" in scrape
     assert venue_orders == [], "open orders must be cancelled on shutdown"
     ours = {m: p.qty for m, p in d.session.oms.positions().items() if p.qty}
     theirs = {p.market: p.qty for p in venue_positions if p.qty}
@@ -57,7 +78,10 @@ def test_daemon_trades_both_strategies_and_agrees_with_the_venue(tmp_path):
     assert fills == d.counter("fills_total") >= 3
     tags = {t for (t,) in _rows(journal, "SELECT DISTINCT tag FROM orders")}
     assert tags == {"btc-arb", "eth-mm"}
-    assert d.summary.latency["tick to order"]["count"] == d.counter("orders_total")
+    caused = (d.summary.latency["tick to order"]["count"]
+              + d.summary.latency.get("requote to order", {}).get("count", 0))
+    assert caused == d.counter("orders_total")
+    assert d.summary.latency["tick to order"]["count"] > 0
     assert d.summary.latency["order to ack"]["count"] > 0
 
 

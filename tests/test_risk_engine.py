@@ -162,6 +162,16 @@ def test_check_notices_a_new_day_from_the_wall_clock():
     assert eng.on_mark(BTC, PX - 140_000, T0 + 86_400 * S + 1) == []  # -200 more today
 
 
+def test_check_judges_the_day_an_operator_set_not_the_one_it_saw_last():
+    eng = engine()
+    assert check(eng, at=T0 + 1) is ALLOW                    # the engine's day: today
+    assert eng.new_day(T0 + 2, WALL + 86_400 * S)[0].kind is K.DAY_ROLLED   # now tomorrow
+    verdict = check(eng, at=T0 + 3)                           # the wall clock says today
+    assert verdict.allowed and [e.kind for e in verdict.events] == [K.DAY_ROLLED]
+    assert verdict.events[0].detail["day"] == WALL // (86_400 * S)
+    assert check(eng, at=T0 + 4) is ALLOW
+
+
 def test_pnl_drawdown_from_the_high_water_mark_halts_and_resume_restarts_the_mark():
     eng = engine()
     eng.on_fill(fill(Side.BUY, 50), T0)

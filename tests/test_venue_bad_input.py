@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -143,4 +144,35 @@ def test_frames_that_close_or_are_refused(venue, case):
             attacker.ws.transport.abort()
         await _still_fine(venue, bystander)
         await bystander.close()
+    run(go())
+
+
+def test_frames_are_answered_in_arrival_order_whatever_path_they_take(venue):
+    """Complete text frames are handled as they are read; binary and fragmented ones go
+    through websockets' queue. One TCP write carrying all kinds must be answered in order."""
+    async def go():
+        client = await WsClient.connect(venue.ws_url, TEST_API_KEY)
+        await client.recv()
+        proto = client.ws.protocol
+
+        def order(order_id: str) -> bytes:
+            return orjson.dumps({**ORDER, "order_id": order_id, "price": 100.0,
+                                 "order_type": "post_only"})
+
+        fragmented = order("fragmented")
+        proto.send_text(order("first"))
+        proto.send_binary(b'{"type": "ping"}')
+        proto.send_text(order("after-binary"))
+        proto.send_text(fragmented[:20], fin=False)
+        proto.send_continuation(fragmented[20:], fin=True)
+        proto.send_text(order("after-fragments"))
+        client.ws.send_data()  # all six frames in one write
+        seen = [await client.recv() for _ in range(5)]
+        assert [(m["type"], m.get("order_id", m.get("code"))) for m in seen] == [
+            ("order_ack", "first"), ("error", "binary_not_supported"),
+            ("order_ack", "after-binary"), ("order_ack", "fragmented"),
+            ("order_ack", "after-fragments")]
+        await client.send(type="cancel_all")
+        assert len([m for m in await client.sync() if m["type"] == "cancelled"]) == 4
+        await client.close()
     run(go())

@@ -8,10 +8,12 @@ import random
 
 import pytest
 from websockets.exceptions import InvalidStatus
+from websockets.frames import Frame, Opcode
 
 from sim.venue import TEST_ACCOUNT, TEST_API_KEY, AccountSpec, VenueConfig
 from sim.venue.testing import WsClient
 from sim.venue.threaded import VenueThread
+from sim.venue.ws_server import text_frame
 
 MAKER_KEY = "pf_test_maker_key"
 CONFIG = VenueConfig(accounts=(TEST_ACCOUNT, AccountSpec(MAKER_KEY, "maker")))
@@ -166,3 +168,9 @@ def test_halt_is_published_and_refuses_orders(venue):
         assert (await client.next("market_status"))["status"] == "trading"
         await client.close()
     run(go())
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
+def test_text_frames_are_the_bytes_websockets_would_send(size):
+    payload = bytes(random.Random(size).choices(b"abc{}", k=size))
+    assert text_frame(payload) == Frame(Opcode.TEXT, payload).serialize(mask=False)

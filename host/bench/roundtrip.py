@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds")
     parser.add_argument("--rest-orders", type=int, default=300,
                         help="orders the seed's REST way")
-    parser.add_argument("--json", help="also write the samples' summaries and histogram here")
+    parser.add_argument("--svg", help="also draw the latency histograms into this SVG file")
 
 
 class _Echo:
@@ -197,9 +197,10 @@ def run(args: argparse.Namespace) -> int:
           f"p50 +{summaries['tickwire'].us('p50') - summaries['ws'].us('p50'):.1f} µs")
     print(f"  {GOAL}")
     print("  (client and venue share this machine's 2 cores; figures vary by about ±15 %)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({k: {"count": s.count, "p50": s.p50, "p90": s.p90, "p99": s.p99,
-                           "max": s.max, "samples_ns": sorted(samples[k])}
-                       for k, s in summaries.items()}, f)
+    if args.svg:
+        from host.bench.svg_plot import histogram_svg
+
+        with open(args.svg, "w") as f:
+            f.write(histogram_svg("Order round trip to the local venue on loopback",
+                                  [(names[k], samples[k]) for k in names]))
     return 0

@@ -38,6 +38,24 @@ class TickwireTicker:
         self.ask_lots = qtys[ticker.A]
 
 
+class TickwireTickerDecision(TickwireTicker):
+    """The same, then the decision stage the depth bench uses: a strategy's on_top and a
+    risk check (host/bench/depth_decision.py). Prices there are the book's 0.01 units."""
+
+    name = "tickwire: + trigger + risk (decision)"
+    __slots__ = ("act",)
+
+    def __init__(self):
+        from host.bench.depth_decision import DecisionStage
+
+        super().__init__()
+        self.act = DecisionStage().act
+
+    def on_message(self, raw: bytes, _decode=binance.decode_book_ticker) -> None:
+        TickwireTicker.on_message(self, raw, _decode)
+        self.act((self.bid, self.bid_lots, self.ask, self.ask_lots))
+
+
 class SeedStyleTicker:
     name = "seed design: json + float"
 
@@ -60,7 +78,7 @@ def load(path: Path, limit: int | None = None) -> list[bytes]:
 
 
 def report(path: Path, messages: list[bytes], rounds: int) -> str:
-    designs = (TickwireTicker, SeedStyleTicker)
+    designs = (TickwireTicker, SeedStyleTicker, TickwireTickerDecision)
     samples: dict[str, list[int]] = {cls.name: [] for cls in designs}
     for round_number in range(rounds + 1):
         for cls in designs:
@@ -69,17 +87,21 @@ def report(path: Path, messages: list[bytes], rounds: int) -> str:
                 taken = time_each(design.on_message, messages)
             if round_number:
                 samples[cls.name] += taken
-    ours, reference = (Summary.of(samples[cls.name]) for cls in designs)
+    ours, reference, decided = (Summary.of(samples[cls.name]) for cls in designs)
     verdict = "met" if ours.p50 <= 2_000 and ours.p99 <= 6_000 else "NOT met"
+    with_risk = "met" if decided.p50 <= 2_000 and decided.p99 <= 6_000 else "NOT met"
     return "\n".join([
         "tickwire bench ticker: one message = parse + best bid/ask update (ints)",
         f"data: {path}, {len(messages):,} USD-M bookTicker messages",
         f"method: perf_counter_ns per message, gc frozen and off, 1 warm-up pass + {rounds} "
         f"measured passes pooled ({ours.count:,} samples per design)",
-        table([(designs[0].name, ours), (designs[1].name, reference)]),
+        table([(designs[0].name, ours), (designs[2].name, decided),
+               (designs[1].name, reference)]),
         f"  ratio {designs[1].name} / tickwire: {ratios(ours, reference)}",
-        f"{GOAL}: tickwire p50 {ours.us('p50'):.2f} µs, p99 {ours.us('p99'):.2f} µs "
-        f"({verdict})",
+        f"  ratio {designs[1].name} / tickwire with trigger + risk: {ratios(decided, reference)}",
+        f"{GOAL}: tickwire to the top p50 {ours.us('p50'):.2f} µs, p99 {ours.us('p99'):.2f} µs "
+        f"({verdict}); with trigger and risk p50 {decided.us('p50'):.2f} µs, "
+        f"p99 {decided.us('p99'):.2f} µs ({with_risk})",
     ])
 
 

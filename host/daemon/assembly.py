@@ -188,9 +188,6 @@ class TradingSession:
                 f"orders {s['orders_sent']} fills {s['fills']} open {s['open_orders']} | "
                 f"{pos} | pnl {pnl:+.2f} USDC | risk {s['risk']['state']}{ack_text}")
 
-    def on_timer(self, now_ns: int, wall_ns: int) -> list:
-        return []
-
     async def shutdown(self) -> None:
         conn = self.connection
         commands = self.trader.stop_trading() if self.trader else []

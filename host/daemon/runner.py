@@ -56,6 +56,9 @@ class Daemon:
         self._tasks: list[asyncio.Task] = []
         self._tick_to_order = self.metrics.histogram(
             "tick_to_order_seconds", "Market data in to order handed to the socket.")
+        self._event_to_order = self.metrics.histogram(
+            "event_to_order_seconds", "Order event in (e.g. a cancel confirmed) to the order "
+            "it caused (a requote) handed to the socket.")
         self._link_up = self.metrics.gauge("venue_link_up", "1 while the venue session is live.")
         self._was_live = False
         self._started = False
@@ -85,7 +88,6 @@ class Daemon:
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, self._request_stop, sig.name.lower())
-            self._tasks.append(asyncio.create_task(self._timers()))
             if self.options.progress and cfg.daemon.progress_s > 0:
                 self._tasks.append(asyncio.create_task(self._progress()))
             if self.options.ready is not None and not self.options.ready.done():
@@ -127,7 +129,8 @@ class Daemon:
                 conn.send_order(cmd.order_id, cmd.market, cmd.side, cmd.qty, cmd.price,
                                 cmd.order_type)
                 if cmd.origin_ns:
-                    self._tick_to_order.record(time.monotonic_ns() - cmd.origin_ns)
+                    hist = self._tick_to_order if cmd.from_tick else self._event_to_order
+                    hist.record(time.monotonic_ns() - cmd.origin_ns)
             elif isinstance(cmd, SendCancel):
                 conn.cancel(cmd.order_id)
             elif isinstance(cmd, SendCancelAll):
@@ -154,11 +157,6 @@ class Daemon:
             self.stop.set()
 
     # -- background work ---------------------------------------------------------------------
-
-    async def _timers(self) -> None:
-        while True:
-            await asyncio.sleep(0.05)
-            self._execute(self.session.on_timer(time.monotonic_ns(), time.time_ns()))
 
     async def _progress(self) -> None:
         period = self.config.daemon.progress_s

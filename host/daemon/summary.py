@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 LATENCIES = (("tick_to_order_seconds", "tick to order"),
+             ("event_to_order_seconds", "requote to order"),
              ("ack_seconds", "order to ack"),
              ("first_fill_seconds", "order to first fill"))
 

@@ -37,7 +37,8 @@ class SendOrder:
     qty: int
     price: int | None
     order_type: OrderType
-    origin_ns: int = 0      # when the market data that caused it arrived (monotonic)
+    origin_ns: int = 0      # when the message that caused it arrived (monotonic)
+    from_tick: bool = False  # caused by market data (else by an order event: a requote)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ class Trader:
         self.halted_markets: set[str] = set()
         self.risk_log: list[dict] = []      # this run's trips and state changes, for summaries
         self.trading = True                 # False once shutting down: no new orders
+        self._last_denial: dict[str, str] = {}   # strategy -> reason of its last denial
+        self._dispatch_is_tick = False       # is the message being handled market data?
         m = metrics
         self._ack = m.histogram("ack_seconds", "Order sent to the venue's ack.")
         self._fill = m.histogram("first_fill_seconds", "Order sent to its first fill.")
@@ -84,6 +87,7 @@ class Trader:
     def on_top(self, top, recv_ns: int, wall_ns: int) -> list[Command]:
         """A market's best bid/offer changed."""
         self._tops_seen.inc()
+        self._dispatch_is_tick = True
         self.tops[top.market] = top
         commands: list[Command] = []
         self._risk_events(self.risk.on_book(top.market, top.bid, top.ask, recv_ns), commands)
@@ -91,7 +95,8 @@ class Trader:
             self._risk_events(self.risk.on_mark(top.market, (top.bid + top.ask) / 2, recv_ns),
                               commands)
         for strategy in self._by_market.get(top.market, ()):
-            self._run(strategy, strategy.on_top(top, recv_ns), recv_ns, wall_ns, commands)
+            actions = strategy.on_top(top, recv_ns, self.clock())
+            self._run(strategy, actions, recv_ns, wall_ns, commands)
         return commands
 
     def on_market_status(self, event: MarketStatus, recv_ns: int, wall_ns: int
@@ -106,6 +111,7 @@ class Trader:
     # -- orders ------------------------------------------------------------------------------
 
     def on_order_event(self, event, recv_ns: int, wall_ns: int) -> list[Command]:
+        self._dispatch_is_tick = False
         commands: list[Command] = []
         oms_events = self.oms.on_event(event, recv_ns)
         self.journal.oms_events(oms_events)
@@ -193,19 +199,26 @@ class Trader:
             reason = str(verdict.reason)
             self.metrics.counter("denials_total", "Orders risk refused, by reason.",
                                  reason=reason).inc()
-            self.journal.risk_event("deny", reason,
-                                    {"market": req.market, "side": str(req.side),
-                                     "qty": req.qty, "price": req.price, "tag": req.tag,
-                                     "detail": verdict.detail}, now)
+            # A halted or throttled engine refuses a quote on every top: the journal keeps
+            # the first of each run per strategy and reason, the counter keeps them all.
+            if self._last_denial.get(req.tag) != reason:
+                self._last_denial[req.tag] = reason
+                self.journal.risk_event("deny", reason,
+                                        {"market": req.market, "side": str(req.side),
+                                         "qty": req.qty, "price": req.price, "tag": req.tag,
+                                         "detail": verdict.detail}, now)
             self._run(strategy, strategy.on_denied(req, reason), recv_ns, wall_ns, commands)
             return
+        self._last_denial.pop(req.tag, None)
         order = self.oms.submit(req, now)
         self.journal.order_submitted(order)
         self._orders.inc()
         self.metrics.counter("strategy_orders_total", "Orders sent, by strategy.",
                              strategy=req.tag).inc()
+        # Latency runs from the message being handled: a requote caused by a cancel's
+        # confirmation counts from that confirmation, not from the older top it prices off.
         commands.append(SendOrder(order.order_id, req.market, req.side, req.qty, req.price,
-                                  req.order_type, req.origin_ns))
+                                  req.order_type, recv_ns, self._dispatch_is_tick))
         self._run(strategy, strategy.on_submitted(req, order.order_id), recv_ns, wall_ns,
                   commands)
 

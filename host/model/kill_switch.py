@@ -181,14 +181,27 @@ class Status:
     arm_pending: bool  # a nonce was written; the next arm write must be its complement
 
 
+# The hot path works on plain ints: IntFlag arithmetic costs a microsecond per order. Flags
+# are made only at the API edge, from these tables (every combination is built once, here).
+_RESET, _MANUAL, _WATCHDOG, _RATE, _QTY, _NOTIONAL, _COLLAR, _REJECTS, _POSITION = (
+    int(r) for r in TripReason)
+_ALL = int(ALL_REASONS)
+_FLAGS = tuple(TripReason(bits) for bits in range(_ALL + 1))
+# Verdicts are frozen, so one per (passed, tripped) serves every order.
+_VERDICTS = (tuple(Verdict(False, flag) for flag in _FLAGS),
+             tuple(Verdict(True, flag) for flag in _FLAGS))
+_PASS = _VERDICTS[True][0]
+_PIPELINE = OrderSource.PIPELINE
+
+
 class KillSwitch:
     """The switch, its checks and its counters. Starts tripped (RESET) at time `now`."""
 
     def __init__(self, limits: Limits = Limits(), *, now: int = 0):
         self._now = now
-        self._limits = limits
+        self._set_limits(limits)
         self._armed = False
-        self._reasons = TripReason.RESET
+        self._reasons = _RESET  # an int bitmask of TripReason values
         self._trip_time = now
         self._pin = False
         self._nonce: int | None = None
@@ -202,9 +215,22 @@ class KillSwitch:
         self._reject_run = 0
         self._positions: dict[int, int] = {}
         self._over_limit: set[int] = set()
-        # (market, side) -> reference price; cleared when collar_bp changes.
-        self._refs: dict[tuple[int, int], int] = {}
+        # market -> reference price: the best ask for BUY (side 1), the best bid for SELL
+        # (side 2); both cleared when collar_bp changes.
+        self._ask_refs: dict[int, int] = {}
+        self._bid_refs: dict[int, int] = {}
         self._passed = self._dropped_pipeline = self._dropped_host = self._arm_failures = 0
+
+    def _set_limits(self, limits: Limits) -> None:
+        # Copied out of the frozen Limits: the order path reads them on every call.
+        self._limits = limits
+        self._timeout = limits.heartbeat_timeout
+        self._rate_tokens = limits.rate_tokens
+        self._rate_window = limits.rate_window
+        self._bucket_max = limits.rate_tokens * limits.rate_window
+        self._max_qty = limits.max_qty
+        self._max_notional = limits.max_notional
+        self._collar_bp = limits.collar_bp
 
     # -- configuration and market data ------------------------------------------------------
 
@@ -220,73 +246,102 @@ class KillSwitch:
         if limits.heartbeat_timeout != old.heartbeat_timeout:
             self._timeout_since = now
         if limits.collar_bp != old.collar_bp:
-            self._refs.clear()
-        self._limits = limits
+            self._ask_refs.clear()
+            self._bid_refs.clear()
+        self._set_limits(limits)
 
     def book_top(self, market: int, bid: int | None, ask: int | None, now: int) -> None:
         """A top-of-book change: best bid and ask prices, None for an empty side."""
         if not 0 <= market < MARKETS:
             raise KillSwitchError(f"book market {market} is outside 0..{MARKETS - 1}")
-        for price in (bid, ask):
-            if price is not None and not PRICE_MIN <= price <= PRICE_MAX:
-                raise KillSwitchError(f"book price {price} does not fit in 32 bits")
-        self._advance(now)
-        for side, price in ((2, bid), (1, ask)):  # SELL checks the bid, BUY the ask
-            if price is None:
-                self._refs.pop((market, side), None)
+        if bid is not None and not PRICE_MIN <= bid <= PRICE_MAX:
+            raise KillSwitchError(f"book price {bid} does not fit in 32 bits")
+        if ask is not None and not PRICE_MIN <= ask <= PRICE_MAX:
+            raise KillSwitchError(f"book price {ask} does not fit in 32 bits")
+        if now != self._now:
+            if now < self._now or self._pin or self._timeout:
+                self._advance(now)
             else:
-                self._refs[(market, side)] = price
+                self._now = now  # all _advance would do: no pin, no watchdog
+        if bid is None:
+            self._bid_refs.pop(market, None)
+        else:
+            self._bid_refs[market] = bid
+        if ask is None:
+            self._ask_refs.pop(market, None)
+        else:
+            self._ask_refs[market] = ask
 
     # -- orders -----------------------------------------------------------------------------
 
     def order(self, order: Order, source: OrderSource, now: int) -> Verdict:
-        self._advance(now)
-        tripped = TripReason(0)
-        if self._armed:
-            tripped = self._check(order, now)
-            if tripped:
-                self._trip(tripped, now)
+        if now != self._now:
+            self._advance(now)
+        if self._armed:  # only an armed switch reads the order
+            return self.order_fields(order.market_id, order.side, order.price, order.qty,
+                                     source, now)
+        return self._count(source, 0)
+
+    def order_fields(self, market_id: int, side: int, price: int, qty: int,
+                     source: OrderSource, now: int) -> Verdict:
+        """`order` for an order given as its four fields (no object to build per order).
+
+        The software path's hot call, so `_advance` and the checks are inline here."""
+        if now != self._now:
+            if now < self._now or self._pin or self._timeout:
+                self._advance(now)
+            else:
+                self._now = now  # all _advance would do: no pin, no watchdog
+        if not self._armed:
+            return self._count(source, 0)
+        failed = 0
+        # The token bucket (see _bucket_level); an empty bucket is left untouched.
+        level, window = self._level, self._rate_window
+        if now != self._level_at:
+            level += self._rate_tokens * (now - self._level_at)
+            if level > self._bucket_max:
+                level = self._bucket_max
+        if level < window:
+            failed = _RATE
+        else:
+            self._level = level - window
+            self._level_at = now
+        qty_in_range = 1 <= qty <= QTY_MAX
+        price_in_range = PRICE_MIN <= price <= PRICE_MAX
+        if not qty_in_range or qty > self._max_qty:
+            failed |= _QTY
+        if qty_in_range and price_in_range and abs(price) * qty > self._max_notional:
+            failed |= _NOTIONAL
+        if side == 1:
+            ref = self._ask_refs.get(market_id)
+        elif side == 2:
+            ref = self._bid_refs.get(market_id)
+        else:
+            ref = None
+        if (not price_in_range or ref is None
+                or abs(price - ref) * BASIS_POINTS > self._collar_bp * abs(ref)):
+            failed |= _COLLAR
+        if failed:
+            self._trip(failed, now)
+            return self._count(source, failed)
+        self._passed += 1
+        return _PASS
+
+    def _count(self, source: OrderSource, tripped: int) -> Verdict:
         passed = self._armed
         if passed:
             self._passed += 1
-        elif source == OrderSource.PIPELINE:
+        elif source == _PIPELINE:
             self._dropped_pipeline += 1
         else:
             self._dropped_host += 1
-        return Verdict(passed, tripped)
-
-    def _check(self, order: Order, now: int) -> TripReason:
-        lim = self._limits
-        failed = TripReason(0)
-        if not self._take_token(now):
-            failed |= TripReason.RATE
-        qty, price = order.qty, order.price
-        qty_in_range = 1 <= qty <= QTY_MAX
-        price_in_range = PRICE_MIN <= price <= PRICE_MAX
-        if not qty_in_range or qty > lim.max_qty:
-            failed |= TripReason.QTY
-        if qty_in_range and price_in_range and abs(price) * qty > lim.max_notional:
-            failed |= TripReason.NOTIONAL
-        ref = self._refs.get((order.market_id, order.side))
-        if (not price_in_range or ref is None
-                or abs(price - ref) * BASIS_POINTS > lim.collar_bp * abs(ref)):
-            failed |= TripReason.COLLAR
-        return failed
+        return _VERDICTS[passed][tripped]
 
     def _bucket_level(self, now: int) -> int:
         if now == self._level_at:
             return self._level
-        lim = self._limits
-        grown = self._level + lim.rate_tokens * (now - self._level_at)
-        return min(grown, lim.rate_tokens * lim.rate_window)
-
-    def _take_token(self, now: int) -> bool:
-        level = self._bucket_level(now)
-        if level < self._limits.rate_window:
-            return False
-        self._level = level - self._limits.rate_window
-        self._level_at = now
-        return True
+        grown = self._level + self._rate_tokens * (now - self._level_at)
+        return min(grown, self._bucket_max)
 
     # -- host events ------------------------------------------------------------------------
 
@@ -296,7 +351,7 @@ class KillSwitch:
 
     def kill(self, now: int) -> None:
         self._advance(now)
-        self._trip(TripReason.MANUAL, now)
+        self._trip(_MANUAL, now)
 
     def kill_pin(self, high: bool, now: int) -> None:
         """The kill pin's level from `now` on (as the gateware sees it after synchronising)."""
@@ -312,7 +367,7 @@ class KillSwitch:
         self._reject_run = min(self._reject_run + 1, REJECT_RUN_MAX)
         limit = self._limits.max_rejects
         if limit and self._reject_run >= limit:
-            self._trip(TripReason.REJECTS, now)
+            self._trip(_REJECTS, now)
 
     def fill(self, market: int, side: int, qty: int, now: int) -> None:
         """A fill the host reports: BUY adds `qty` to the market's net position, SELL
@@ -328,7 +383,7 @@ class KillSwitch:
         self._positions[market] = position
         if abs(position) > self._limits.max_position:
             self._over_limit.add(market)
-            self._trip(TripReason.POSITION, now)
+            self._trip(_POSITION, now)
         else:
             self._over_limit.discard(market)
 
@@ -346,14 +401,14 @@ class KillSwitch:
     def clear(self, mask: int, now: int) -> None:
         """Clear the latched reasons in `mask` whose condition no longer holds."""
         self._advance(now)
-        mask = TripReason(mask & ALL_REASONS)
+        mask = int(mask & _ALL)
         if self._pin:
-            mask &= ~TripReason.MANUAL
+            mask &= ~_MANUAL
         if self._over_limit:
-            mask &= ~TripReason.POSITION
-        if mask & TripReason.WATCHDOG:
+            mask &= ~_POSITION
+        if mask & _WATCHDOG:
             self._last_heartbeat = now
-        if mask & TripReason.REJECTS:
+        if mask & _REJECTS:
             self._reject_run = 0
         self._reasons &= ~mask
 
@@ -381,7 +436,7 @@ class KillSwitch:
         self._advance(now)
         return Status(
             armed=self._armed,
-            reasons=self._reasons,
+            reasons=_FLAGS[self._reasons],
             trip_time=self._trip_time,
             passed=self._passed & MASK32,
             dropped_pipeline=self._dropped_pipeline & MASK32,
@@ -401,19 +456,20 @@ class KillSwitch:
         # End the current step: the level conditions, then the steps with no calls in between,
         # where only the watchdog can change anything (a high pin has already latched).
         if self._pin:
-            self._trip(TripReason.MANUAL, self._now)
-        self._watchdog(upto=now - 1)
+            self._trip(_MANUAL, self._now)
+        if self._timeout:
+            self._watchdog(upto=now - 1)
         self._now = now
 
     def _watchdog(self, upto: int) -> None:
-        timeout = self._limits.heartbeat_timeout
+        timeout = self._timeout
         if not timeout:
             return
         deadline = max(self._last_heartbeat + timeout, self._timeout_since)
         if deadline <= upto:
-            self._trip(TripReason.WATCHDOG, deadline)
+            self._trip(_WATCHDOG, deadline)
 
-    def _trip(self, reasons: TripReason, when: int) -> None:
+    def _trip(self, reasons: int, when: int) -> None:
         if self._armed:
             self._armed = False
             self._trip_time = when

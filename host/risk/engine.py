@@ -57,6 +57,8 @@ class RiskEngine:
         self._now = now_ns
         self._stale_ns = config.stale_ns
         self._max_pos_usd = config.max_position_usd
+        self._max_loss_usd = config.max_daily_loss_usd
+        self._max_drawdown_usd = config.pnl_kill_drawdown_usd
         self._ignored_rejects = frozenset(config.reject_kill_ignores)
         self._state = _ACTIVE
         self._halts: dict[Trip, int] = {}
@@ -82,6 +84,9 @@ class RiskEngine:
             if qty:
                 self._ks.fill(spec.market_id, 1 if qty > 0 else 2, abs(qty), now_ns)
         self._day = wall_ns // NS_PER_DAY if wall_ns is not None else None
+        # The wall-clock span of self._day as check() last saw it, so that check compares
+        # instead of dividing; empty until then, and emptied whenever the day is set.
+        self._day_lo = self._day_hi = 0
         self._day_base = self._peak = self._total()
         self._startup: list[RiskEvent] = []
         if not self._arm(now_ns):
@@ -97,17 +102,23 @@ class RiskEngine:
         now = now_ns if now_ns > self._now else self._now
         self._now = now
         self._checks += 1
-        events: list[RiskEvent] = []
-        if wall_ns // NS_PER_DAY != self._day:
-            if self._day is None:
-                self._day = wall_ns // NS_PER_DAY
-            else:
-                events += self.new_day(now, wall_ns)
-        if self._breaker.throttle_until and not self._breaker.throttled(now):
-            events += self._throttle_ended(now)
-        spec = self._specs.get(req.market)
+        # Events are rare: a tuple until one happens, so an allowed order allocates nothing.
+        events: tuple | list = ()
+        if not self._day_lo <= wall_ns < self._day_hi:  # else still self._day
+            day = wall_ns // NS_PER_DAY
+            if day != self._day:
+                if self._day is None:
+                    self._day = day
+                else:
+                    events = self.new_day(now, wall_ns)
+            self._day_lo, self._day_hi = day * NS_PER_DAY, (day + 1) * NS_PER_DAY
+        breaker = self._breaker
+        if breaker.throttle_until and not now < breaker.throttle_until:
+            events = [*events, *self._throttle_ended(now)]
+        market = req.market
+        spec = self._specs.get(market)
         if spec is None:
-            return self._deny(DenyReason.UNKNOWN_MARKET, f"no market {req.market!r}", events)
+            return self._deny(DenyReason.UNKNOWN_MARKET, f"no market {market!r}", events)
         qty, price = req.qty, req.price
         if type(qty) is not int or qty <= 0:
             return self._deny(DenyReason.INVALID_ORDER, f"qty {qty!r} is not a positive int",
@@ -117,7 +128,11 @@ class RiskEngine:
                               f"{req.order_type} order needs a positive int price, got "
                               f"{price!r}", events)
         side = req.side
-        if side is not _BUY and side is not _SELL:
+        if side is _BUY:
+            buy = True
+        elif side is _SELL:
+            buy = False
+        else:
             return self._deny(DenyReason.INVALID_ORDER, f"side {side!r} is not a Side", events)
         if self._state is _HALTED:
             return self._deny(DenyReason.HALTED, ",".join(self._halts), events)
@@ -128,39 +143,39 @@ class RiskEngine:
         if now < self._backoff_until:
             return self._deny(DenyReason.RATE_LIMIT_BACKOFF,
                               f"{(self._backoff_until - now) / 1e6:.1f} ms left", events)
-        buy = side is _BUY
         if price is None:  # a market order: judge it at the price it would meet
-            top = self._books.get(req.market, (0, 0))
+            top = self._books.get(market, (0, 0))
             price = top[1] if buy else top[0]
         after = position_lots + qty if buy else position_lots - qty
-        reduces = position_lots != 0 and abs(after) < abs(position_lots) and (
+        held = position_lots if position_lots >= 0 else -position_lots
+        size = after if after >= 0 else -after
+        reduces = position_lots != 0 and size < held and (
             after == 0 or (after > 0) == (position_lots > 0))
         if not reduces:
             if self._state is _REDUCING:
                 return self._deny(DenyReason.REDUCE_ONLY,
                                   f"position {position_lots} lots, order {side} {qty}", events)
-            exposure = abs(after) * price * spec.notional_unit
-            if exposure > self._max_pos_usd and abs(after) > abs(position_lots):
+            exposure = size * price * spec.notional_unit
+            if exposure > self._max_pos_usd and size > held:
                 return self._deny(DenyReason.POSITION_LIMIT,
                                   f"{exposure:.2f} USD after fill > {self._max_pos_usd}",
                                   events)
-        passes, engaged = self._breaker.admit(now)
+        passes, engaged = breaker.admit(now)
         if not passes:
             if engaged:
-                events.append(self._trip_event(EventKind.THROTTLED, Trip.CIRCUIT_BREAKER, now,
-                                               {"until_ns": self._breaker.throttle_until}))
+                events = [*events, self._trip_event(EventKind.THROTTLED, Trip.CIRCUIT_BREAKER,
+                                                    now, {"until_ns": breaker.throttle_until})]
             return self._deny(DenyReason.CIRCUIT_BREAKER, "order rate over the limit", events)
-        verdict = self._ks.order(_Intent(spec.market_id, 1 if buy else 2, price, qty), _HOST,
-                                 now)
+        verdict = self._ks.order_fields(spec.market_id, 1 if buy else 2, price, qty, _HOST, now)
         if not verdict.passed:
-            self._breaker.undo(now)
+            breaker.undo(now)
+            events = list(events)
             first = next((r for r in TripReason if r in verdict.tripped), None)
             reason = HW_DENIALS.get(first.name if first else "", DenyReason.HALTED)
             for bit, trip in _HW_TRIPS.items():
                 if bit in verdict.tripped:
-                    events += self._halt(trip, now, {"market": req.market,
-                                                               "side": str(side),
-                                                               "price": price, "qty": qty})
+                    events += self._halt(trip, now, {"market": market, "side": str(side),
+                                                     "price": price, "qty": qty})
             return self._deny(reason, f"kill switch tripped {verdict.tripped!r}", events)
         self._allowed += 1
         return Allow(tuple(events)) if events else ALLOW
@@ -211,15 +226,22 @@ class RiskEngine:
 
     def on_mark(self, market: str, mid_ticks: float, now_ns: int) -> list[RiskEvent]:
         """The market's mark price (mid) in ticks, for unrealised PnL and exposure."""
-        now = self._clock(now_ns)
-        self._markets[market]  # an unknown market raises UnknownMarket here
-        self._market_pnl(market).mark = float(mid_ticks)
+        now = now_ns if now_ns > self._now else self._now
+        self._now = now
+        pnl = self._pnl.get(market)
+        if pnl is None:
+            self._markets[market]  # an unknown market raises UnknownMarket here
+            pnl = self._market_pnl(market)
+        pnl.mark = float(mid_ticks)
         return self._after_pnl_change(market, now)
 
     def on_book(self, market: str, bid: int, ask: int, now_ns: int) -> list[RiskEvent]:
         """Best bid and ask in ticks (0 for an empty side): the collar's reference."""
-        now = self._clock(now_ns)
-        spec = self._markets[market]
+        now = now_ns if now_ns > self._now else self._now
+        self._now = now
+        spec = self._specs.get(market)
+        if spec is None:
+            spec = self._markets[market]  # raises UnknownMarket
         self._books[market] = (bid, ask)
         self._ks.book_top(spec.market_id, bid or None, ask or None, now)
         return []
@@ -262,6 +284,7 @@ class RiskEngine:
         now = self._clock(now_ns)
         if wall_ns is not None:
             self._day = wall_ns // NS_PER_DAY
+        self._day_lo = self._day_hi = 0
         self._day_base = self._total()
         return [RiskEvent(EventKind.DAY_ROLLED, "new_day",
                           {"day": self._day, "pnl_usd": self._day_base}, now)]
@@ -310,20 +333,25 @@ class RiskEngine:
         return {m: p.qty for m, p in self._pnl.items()}
 
     def _total(self) -> float:
-        return sum(p.total_usd() for p in self._pnl.values())
+        return sum(map(MarketPnl.total_usd, self._pnl.values()))
 
     def _after_pnl_change(self, market: str, now: int) -> list[RiskEvent]:
+        # On every top (the mark): the limits are read from copies, the peak kept without
+        # a max() call, and the halts looked at only when a limit is crossed.
         total = self._total()
-        self._peak = max(self._peak, total)
-        events: list[RiskEvent] = []
+        if total > self._peak:
+            self._peak = total
         loss = self._day_base - total
-        if loss > self.config.max_daily_loss_usd:
-            events += self._halt(Trip.DAILY_LOSS, now, {"daily_loss_usd": loss}, notify=True)
         drawdown = self._peak - total
-        if drawdown > self.config.pnl_kill_drawdown_usd:
+        if loss <= self._max_loss_usd and drawdown <= self._max_drawdown_usd:
+            return self._update_position_state(now, market)
+        events: list[RiskEvent] = []
+        if loss > self._max_loss_usd:
+            events += self._halt(Trip.DAILY_LOSS, now, {"daily_loss_usd": loss}, notify=True)
+        if drawdown > self._max_drawdown_usd:
             events += self._halt(Trip.PNL_DRAWDOWN, now, {"drawdown_usd": drawdown,
                                                           "peak_usd": self._peak})
-        return events + self._update_position_state(now, market)
+        return events + self._update_position_state(now, market)  # after the halts
 
     def _update_position_state(self, now: int, market: str | None = None) -> list[RiskEvent]:
         for name in ([market] if market else list(self._pnl)):

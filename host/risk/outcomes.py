@@ -1,15 +1,21 @@
-"""What the risk engine returns: verdicts on orders, events for the journal, its status."""
+"""What the risk engine returns: verdicts on orders, events for the journal, its status.
+
+The verdicts and events are frozen msgspec Structs, not frozen dataclasses: a denial builds
+one on the tick-to-order path (a halted engine denies every quote), and a Struct is built in C,
+several times faster. They stay immutable and equal by value.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import msgspec
+
 from host.risk.reasons import DenyReason, EventKind, RiskState
 from host.strategy.actions import StrategyAction
 
 
-@dataclass(frozen=True, slots=True)
-class RiskEvent:
+class RiskEvent(msgspec.Struct, frozen=True):
     """A trip or state change. `actions` are what the daemon must do about it (CancelAll on a
     halt); `notify` asks for a human's attention beyond the journal."""
 
@@ -21,15 +27,13 @@ class RiskEvent:
     notify: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Allow:
+class Allow(msgspec.Struct, frozen=True):
     events: tuple[RiskEvent, ...] = ()
 
     allowed = True
 
 
-@dataclass(frozen=True, slots=True)
-class Deny:
+class Deny(msgspec.Struct, frozen=True):
     reason: DenyReason
     detail: str
     events: tuple[RiskEvent, ...] = ()

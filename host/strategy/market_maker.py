@@ -23,17 +23,25 @@ from host.strategy.config import MarketMakerConfig
 from host.venue_client.events import Fill, OrderType, Side
 from host.venue_client.markets import MarketTable
 
+_BUY, _SELL = Side.BUY, Side.SELL
+
 
 def quote_prices(bid: int, ask: int, inventory: int,
                  config: MarketMakerConfig) -> tuple[int | None, int | None]:
     """(bid quote, ask quote) in ticks for a book of `bid`/`ask` (both present, bid < ask)."""
+    # Conditional expressions, not min()/max(): on the tick-to-order path, and a builtin
+    # min or max call costs several times the comparison it makes.
     cap = config.max_inventory_lots
-    held = max(-cap, min(cap, inventory))
+    held = cap if inventory > cap else -cap if inventory < -cap else inventory
     shift = abs(held) * config.skew_ticks // cap * (1 if held > 0 else -1)
     twice_r = bid + ask - 2 * shift
     h2 = 2 * config.half_spread_ticks
-    quote_bid = min((twice_r - h2) // 2, ask - 1)
-    quote_ask = max(-((-twice_r - h2) // 2), bid + 1)   # ceil((twice_r + h2) / 2)
+    quote_bid = (twice_r - h2) // 2
+    if quote_bid > ask - 1:
+        quote_bid = ask - 1
+    quote_ask = -((-twice_r - h2) // 2)   # ceil((twice_r + h2) / 2)
+    if quote_ask < bid + 1:
+        quote_ask = bid + 1
     if inventory >= cap or quote_bid < 1:
         quote_bid = None
     if inventory <= -cap:
@@ -61,6 +69,10 @@ class MarketMaker:
         self._origin = 0
         self._halted = False
         self.counters = {"places": 0, "cancels": 0, "kept": 0, "fills": 0}
+        # The last targets priced, and the (bid, ask, inventory, config) they were priced for:
+        # most tops move neither, and then the quote arithmetic is not done again.
+        self._priced: tuple = (None, None, None, None)
+        self._targets: tuple[int | None, int | None] = (None, None)
 
     # -- market data ------------------------------------------------------------------------
 
@@ -80,11 +92,27 @@ class MarketMaker:
         top = self._top
         if (self._halted or top is None or not has_both_sides(top) or top.bid >= top.ask):
             return None, None
-        return quote_prices(top.bid, top.ask, self.inventory, self.config)
+        key = (top.bid, top.ask, self.inventory, self.config)
+        if key != self._priced:
+            self._priced = key
+            self._targets = quote_prices(top.bid, top.ask, self.inventory, self.config)
+        return self._targets
 
     def _steer_all(self) -> list[StrategyAction]:
+        quotes = self._quotes
+        if len(quotes) == 2:
+            # A side whose quote awaits the venue's answer ignores its target: when both
+            # do, there is nothing to price.
+            bid_q, ask_q = quotes[_BUY], quotes[_SELL]
+            if ((bid_q.cancelling or bid_q.order_id is None)
+                    and (ask_q.cancelling or ask_q.order_id is None)):
+                return []
         bid, ask = self.targets()
-        return self._steer(Side.BUY, bid) + self._steer(Side.SELL, ask)
+        actions = self._steer(_BUY, bid)
+        more = self._steer(_SELL, ask)
+        if more:
+            actions += more
+        return actions
 
     def _steer(self, side: Side, target: int | None) -> list[StrategyAction]:
         quote = self._quotes.get(side)

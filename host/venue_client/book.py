@@ -15,7 +15,7 @@ else None. Prices are ticks and quantities lots; an empty side is 0/0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from host.venue_client.errors import ClientError
 from host.venue_client.events import BookSnapshot, BookUpdate
@@ -23,8 +23,11 @@ from host.venue_client.events import BookSnapshot, BookUpdate
 MAX_PENDING = 1024
 
 
-@dataclass(frozen=True, slots=True)
-class TopOfBook:
+class TopOfBook(msgspec.Struct, frozen=True, gc=False):
+    """A frozen msgspec Struct, not a dataclass: one is built per top change on the
+    tick-to-order path, and a Struct is built in C, several times faster than a frozen
+    dataclass. Immutable, hashable and equal by value all the same."""
+
     market: str
     bid: int
     bid_qty: int

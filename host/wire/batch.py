@@ -2,8 +2,8 @@
 
 `decode_batch` walks all packets in lock step: step k reads message k of every packet that
 has one, so the Python loop runs once per message index (a few dozen), not once per message.
-It applies the same checks as `decode_packet` and raises the same typed errors, naming the
-packet that failed.
+Every check is vectorised, and only finds *which* packets are malformed; the first of them is
+then handed to `decode_packet`, so the error raised is exactly the one-packet decoder's.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from typing import NamedTuple
 import numpy as np
 
 from host.wire.declare import Layout
-from host.wire.errors import (
-    BadFieldValue,
-    CountMismatch,
-    LengthMismatch,
-    SchemaMismatch,
-    Truncated,
-    UnknownTemplate,
+from host.wire.errors import WireError
+from host.wire.feed import (
+    FEED_MESSAGES,
+    MAX_MESSAGE_SIZE,
+    MESSAGE_HEADER,
+    PACKET_HEADER,
+    SCHEMA_VERSION,
 )
-from host.wire.feed import FEED_MESSAGES, MESSAGE_HEADER_SIZE, PACKET_HEADER, SCHEMA_VERSION
+from host.wire.packet import decode_packet
 
 
 def numpy_dtype(layout: Layout) -> np.dtype:
@@ -44,9 +44,26 @@ def numpy_dtype(layout: Layout) -> np.dtype:
 
 PACKET_HEADER_DTYPE = numpy_dtype(PACKET_HEADER)
 FEED_DTYPES: dict[str, np.dtype] = {m.name: numpy_dtype(m) for m in FEED_MESSAGES}
-_SIZE_BY_TEMPLATE = np.zeros(256, dtype=np.int64)
+_SIZE_BY_TEMPLATE = np.full(256, -1, dtype=np.int64)
 for _m in FEED_MESSAGES:
     _SIZE_BY_TEMPLATE[_m.template_id] = _m.size
+_TEMPLATE_AT = MESSAGE_HEADER.by_name["template_id"].offset
+_TEMPLATE_SHIFT = 8 * _TEMPLATE_AT  # in a little-endian word read at the message start
+_LENGTH_MASK = (1 << MESSAGE_HEADER.by_name["length"].field.bits) - 1
+assert MESSAGE_HEADER.by_name["length"].offset == 0 and MESSAGE_HEADER.byteorder == "little"
+# Zeros after the last payload: room for the widest read of a short or malformed packet.
+_TAIL = bytes(max(PACKET_HEADER.size, MAX_MESSAGE_SIZE) + 8)
+
+
+def _enum_table(f) -> np.ndarray:
+    allowed = np.zeros(1 << f.bits, dtype=bool)
+    allowed[[int(m) for m in f.enum]] = True
+    return allowed
+
+
+# (field, allowed[value]) per message type, for the enumerated fields.
+_ENUM_CHECKS = {m.name: [(f.name, _enum_table(f)) for f in m.record_fields if f.enum]
+                for m in FEED_MESSAGES}
 
 
 class Batch(NamedTuple):
@@ -66,116 +83,114 @@ class Batch(NamedTuple):
 
 
 def decode_batch(payloads: Sequence[bytes]) -> Batch:
-    """Decode many UDP payloads at once, with the checks and errors of `decode_packet`."""
-    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
-    short = np.flatnonzero(lengths < PACKET_HEADER.size)
-    if short.size:
-        raise Truncated(f"packet {short[0]} has {lengths[short[0]]} bytes, the header needs "
-                        f"{PACKET_HEADER.size}")
+    """Decode many UDP payloads at once, with the checks and errors of `decode_packet`.
+
+    If any payload is malformed, the first one (in input order) raises the very error
+    `decode_packet` raises for it, its message prefixed with the payload's index."""
+    n = len(payloads)
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)
     # Each payload is padded to a multiple of 8 so that every message starts on an 8-byte
-    # word: gathers then move words, not bytes. Checks use the true ends.
+    # word: gathers then move words, not bytes. Checks use the true ends. A zero tail keeps
+    # every read of a packet that is cut short, or has gone wrong, inside the buffer.
     padded = (lengths + 7) & ~7
-    starts = np.zeros(len(payloads), dtype=np.int64)
+    starts = np.zeros(n, dtype=np.int64)
     np.cumsum(padded[:-1], out=starts[1:])
     ends = starts + lengths
+    parking = int(padded.sum())  # where a malformed packet's walk is parked: zeros
+    # One join, the tail included: concatenating after it would copy the whole capture again
+    # into fresh pages, which costs more than the rest of the decode.
     if (padded == lengths).all():  # every well-formed payload is a multiple of 8 already
-        joined = b"".join(payloads)
+        joined = b"".join([*payloads, _TAIL])
     else:
-        joined = b"".join(p + bytes(-len(p) % 8) for p in payloads)
-    raw = np.frombuffer(joined, dtype=np.uint8)
-    words = raw.view("<u8")
+        joined = b"".join([*(p + bytes(-len(p) % 8) for p in payloads), _TAIL])
+    words = np.frombuffer(joined, dtype="<i8")  # signed: shifts and masks stay int64
 
-    headers = _gather(words, starts, PACKET_HEADER.size).view(PACKET_HEADER_DTYPE)[:, 0]
-    bad_schema = np.flatnonzero(headers["schema_version"] != SCHEMA_VERSION)
-    if bad_schema.size:
-        raise SchemaMismatch(f"packet {bad_schema[0]} has schema version "
-                             f"{headers['schema_version'][bad_schema[0]]}")
-
-    counts = headers["msg_count"].astype(np.int64)
+    headers = _gather(words, starts >> 3, PACKET_HEADER_DTYPE)
+    bad = (lengths < PACKET_HEADER.size) | (headers["schema_version"] != SCHEMA_VERSION)
+    counts = np.where(bad, 0, headers["msg_count"]).astype(np.int64)
     total = int(counts.sum())
-    # Message k of packet p is message first[p] + k in wire order, so offsets land in order
-    # without a sort.
-    first = np.zeros(len(payloads), dtype=np.int64)
+    # Message k of packet p is message first[p] + k in wire order.
+    first = np.zeros(n, dtype=np.int64)
     np.cumsum(counts[:-1], out=first[1:])
-    at_all = np.empty(total, dtype=np.int64)
-    pos = starts + PACKET_HEADER.size
-    for k in range(int(counts.max(initial=0))):
-        live = np.flatnonzero(counts > k)
-        at = pos[live]
-        _check_header_room(at, ends[live], live, k)
-        word = words[at >> 3]
-        length = (word & 0xFFFF).astype(np.int64)
-        template = ((word >> 16) & 0xFF).astype(np.int64)
-        size = _SIZE_BY_TEMPLATE[template]
-        _check_message(length, template, size, at, ends[live], live, k)
-        at_all[first[live] + k] = at
-        pos[live] = at + size
-    trailing = np.flatnonzero(pos != ends)
-    if trailing.size:
-        i = trailing[0]
-        raise CountMismatch(f"packet {i}: {ends[i] - pos[i]} bytes follow the {counts[i]} "
-                            f"messages its header counts")
+    at_all = _walk(words, counts, first, starts, ends, bad, parking, total)
+    # The template byte of the message at every word, as a strided view: no copy.
+    template_of_word = np.ndarray((len(words),), dtype=np.uint8, buffer=words,
+                                  offset=_TEMPLATE_AT, strides=(8,))
+    template_all = template_of_word[at_all]
+    packet_of = np.repeat(np.arange(n), counts)
+    # A message's sequence is its packet's plus its index in the packet: base + wire index.
+    base = headers["sequence"] - first.astype(np.uint64)  # modulo 2**64, like the sum
 
-    at_words = at_all >> 3
-    templates = (words[at_words] >> 16) & 0xFF
-    packet_of = np.repeat(np.arange(len(payloads)), counts)
-    index_in_packet = np.arange(total) - first[packet_of]
-    seq = headers["sequence"][packet_of] + index_in_packet.astype(np.uint64)
     batch = Batch(headers, {}, {}, {})
     for m in FEED_MESSAGES:
-        mine = np.flatnonzero(templates == m.template_id)
-        records = _gather(words, at_all[mine], m.size).view(FEED_DTYPES[m.name])[:, 0]
-        _check_enums(m, records, packet_of[mine])
+        mine = np.flatnonzero(template_all == m.template_id)  # wire order
+        records = _gather(words, at_all.take(mine), FEED_DTYPES[m.name])
+        packet = packet_of.take(mine)
+        for name, allowed in _ENUM_CHECKS[m.name]:
+            bad[packet[~allowed.take(records[name])]] = True
         batch.messages[m.name] = records
-        batch.packet[m.name] = packet_of[mine]
-        batch.seq[m.name] = seq[mine]
+        batch.packet[m.name] = packet
+        seq = base.take(packet)
+        seq += mine.view(np.uint64)  # wire indices, never negative
+        batch.seq[m.name] = seq
+    if bad.any():
+        _raise_first(payloads, int(np.flatnonzero(bad)[0]))
     return batch
 
 
-def _gather(words: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
-    """Rows of `size` bytes starting at byte offsets `at` (multiples of 8)."""
-    if at.size == 0:
-        return np.empty((0, size), dtype=np.uint8)
-    rows = np.lib.stride_tricks.sliding_window_view(words, size // 8)[at >> 3]
-    return rows.view(np.uint8)
+def _walk(words, counts, first, starts, ends, bad, parking: int, total: int):
+    """The word offset (byte offset / 8) of every message, in wire order, walking all packets in
+    lock step: step k reads message k of every packet that has one, so the Python loop runs
+    once per message index (a few dozen), not once per message. Packets are taken in order of
+    message count, so the packets still walking at step k are a prefix: slices, not masks.
+    Malformed packets are marked in `bad` and parked on the zero tail."""
+    order = np.argsort(-counts, kind="stable")
+    sorted_counts = counts[order]
+    live_at = np.searchsorted(-sorted_counts, -np.arange(int(sorted_counts[:1].sum())),
+                              side="left")
+    pos = starts[order] + PACKET_HEADER.size
+    end = ends[order]
+    slot = first[order]
+    failed = np.zeros(len(order), dtype=bool)
+    # Zeros: slots a malformed packet never reached still point inside the buffer.
+    at_all = np.zeros(total, dtype=np.int64)
+    for k, live in enumerate(live_at.tolist()):
+        at = pos[:live]
+        at_word = at >> 3
+        word = words.take(at_word)
+        # -1 for an unknown template: never a length
+        size = _SIZE_BY_TEMPLATE.take((word >> _TEMPLATE_SHIFT) & 0xFF)
+        # A message that runs past its packet's end is not checked here: the walk goes on
+        # (within the zero tail) and the packet fails the end check below.
+        wrong = (word & _LENGTH_MASK) != size
+        at_all[slot[:live] + k] = at_word
+        np.add(at, size, out=at)
+        if wrong.any():
+            failed[:live] |= wrong
+            at[wrong] = parking
+            if failed[:live].all():  # only malformed packets left, whatever they count
+                break
+    failed |= pos != end  # bytes after the last counted message, or too few
+    bad[order[failed]] = True
+    return at_all
 
 
-def _check_header_room(at, end, live, k) -> None:
-    room = end - at
-    bad = np.flatnonzero(room < MESSAGE_HEADER_SIZE)
-    if bad.size:
-        i = bad[0]
-        if room[i] == 0:
-            raise CountMismatch(f"packet {live[i]}: header counts more messages than the "
-                                f"{k} its payload holds")
-        raise Truncated(f"packet {live[i]}: message {k} header needs {MESSAGE_HEADER_SIZE} "
-                        f"bytes, {room[i]} remain")
+def _raise_first(payloads: Sequence[bytes], index: int) -> None:
+    try:
+        decode_packet(payloads[index])
+    except WireError as exc:
+        named = type(exc)(f"packet {index}: {exc.args[0]}")
+        named.offset = exc.offset
+        raise named from None
+    raise AssertionError(f"packet {index} was found malformed, but decode_packet takes it")
 
 
-def _check_message(length, template, size, at, end, live, k) -> None:
-    unknown = np.flatnonzero(size == 0)
-    if unknown.size:
-        i = unknown[0]
-        raise UnknownTemplate(f"packet {live[i]}: message {k} has unknown template id "
-                              f"{template[i]}")
-    lying = np.flatnonzero(length != size)
-    if lying.size:
-        i = lying[0]
-        raise LengthMismatch(f"packet {live[i]}: message {k} says length {length[i]}, its "
-                             f"template is {size[i]} bytes")
-    short = np.flatnonzero(end - at < size)
-    if short.size:
-        i = short[0]
-        raise Truncated(f"packet {live[i]}: message {k} needs {size[i]} bytes, "
-                        f"{end[i] - at[i]} remain")
-
-
-def _check_enums(layout: Layout, records: np.ndarray, packet_of: np.ndarray) -> None:
-    for f in layout.record_fields:
-        if f.enum is None or records.size == 0:
-            continue
-        ok = np.isin(records[f.name], [int(m) for m in f.enum])
-        if not ok.all():
-            i = np.flatnonzero(~ok)[0]
-            raise BadFieldValue(f"packet {packet_of[i]}: {layout.name}.{f.name} = "
-                                f"{records[f.name][i]} is not a {f.enum.__name__}")
+def _gather(words: np.ndarray, at_word: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Records of `dtype` starting at the words `at_word`. The buffer is seen
+    as overlapping opaque records, one starting at every word, so that one fancy index copies
+    whole records (a structured dtype there would copy field by field, several times
+    slower)."""
+    size = dtype.itemsize
+    records = np.ndarray((len(words) - size // 8 + 1,), dtype=f"V{size}", buffer=words,
+                         strides=(8,))
+    return records[at_word].view(dtype)

@@ -201,6 +201,31 @@ class Layout:
         return f"<Layout {self.name} {self.size} bytes {self.byteorder}-endian>"
 
 
+def field_struct(layout: Layout, names: Sequence[str]) -> struct.Struct:
+    """A struct whose unpack_from returns only the named fields, in wire order, and skips
+    every other byte: for hot paths that want a few fields of a record without building it.
+    Framing fields may be named. `names` must follow the declaration's order, so a caller's
+    tuple unpacking cannot bind a value to the wrong name."""
+    if not layout.byte_aligned:
+        raise TypeError(f"{layout.name} has fields that are not whole bytes")
+    order = [p.field.name for p in layout.placed]
+    missing = [n for n in names if n not in layout.by_name or layout.by_name[n].field.reserved]
+    if missing:
+        raise ValueError(f"{layout.name} has no field {missing[0]!r}")
+    if [n for n in order if n in names] != list(names):
+        raise ValueError(f"{layout.name}: name the fields in wire order {order}")
+    codes, skip = [], 0
+    for p in layout.placed:
+        if p.field.name in names:
+            codes.append(f"{skip}x" if skip else "")
+            codes.append(_STRUCT_CODES[(p.field.bits, p.field.signed)])
+            skip = 0
+        else:
+            skip += p.field.bits // 8
+    # Trailing bytes stay unread so the struct's size is the prefix that holds the fields.
+    return struct.Struct(("<" if layout.byteorder == "little" else ">") + "".join(codes))
+
+
 def _bounds(f: Field) -> tuple[int, int]:
     if f.signed:
         return -(1 << (f.bits - 1)), (1 << (f.bits - 1)) - 1

@@ -224,8 +224,11 @@ class Traffic:
         else:
             base = 1000
         mid = base + r.randint(-20, 20) * max(1, abs(base) // 10000)
-        bid = mid - r.randint(1, 5) if r.random() < 0.995 else None
-        ask = mid + r.randint(1, 5) if r.random() < 0.995 else None
+        # An empty side drops that side's collar reference, so an order there trips COLLAR:
+        # the throughput run (only_good) keeps both sides quoted.
+        one_sided = 0.0 if self.only_good else 0.005
+        bid = mid - r.randint(1, 5) if r.random() >= one_sided else None
+        ask = mid + r.randint(1, 5) if r.random() >= one_sided else None
         for side, price in ((2, bid), (1, ask)):
             if price is not None and market < MARKETS_USED:
                 self.refs[(market, side)] = price

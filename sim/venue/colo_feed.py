@@ -71,6 +71,17 @@ _BOOK_ORDER = ["length", "template_id", "flags", "market_id", "side", "action", 
 if _BOOK.names != _BOOK_ORDER:  # book_level() builds its values in this order, for speed
     raise ImportError(f"BookLevel fields are now {_BOOK.names}: update book_level()")
 _BOOK_NEW = _BOOK.template
+# trade() and bbo() build their values positionally too, in these orders.
+_TRADE_ORDER = ["length", "template_id", "flags", "market_id", "aggressor", "rpt_seq",
+                "trade_id", "price", "qty"]
+_BBO_ORDER = ["length", "template_id", "flags", "market_id", "rpt_seq", "bid_price",
+              "bid_qty", "ask_price", "ask_qty"]
+for _packer, _order in ((_TRADE, _TRADE_ORDER), (_BBO, _BBO_ORDER)):
+    if _packer.names != _order:
+        raise ImportError(f"{_packer.layout.name} fields are now {_packer.names}: "
+                          "update trade() and bbo()")
+del _packer, _order
+_TRADE_HEAD, _BBO_HEAD = _TRADE.template[:2], _BBO.template[:2]
 _HEADER = _Packer(wire.PACKET_HEADER)
 if _HEADER.names != ["session", "msg_count", "schema_version", "sequence", "send_time"]:
     raise ImportError(f"PacketHeader fields are now {_HEADER.names}: update _close()")
@@ -103,15 +114,15 @@ class FeedEncoder:
 
     def trade(self, market_id: int, aggressor: int, trade_id: int, price: int,
               qty: int) -> None:
-        self._event.append((_TRADE, _TRADE.values(market_id=market_id, aggressor=aggressor,
-                                                  trade_id=trade_id & 0xFFFFFFFF, price=price,
-                                                  qty=qty)))
+        length, template = _TRADE_HEAD
+        self._event.append((_TRADE, [length, template, 0, market_id, aggressor, 0,
+                                     trade_id & 0xFFFFFFFF, price, qty]))
 
     def bbo(self, market_id: int, bid_price: int, bid_qty: int, ask_price: int,
             ask_qty: int) -> None:
-        self._event.append((_BBO, _BBO.values(market_id=market_id, bid_price=bid_price,
-                                              bid_qty=bid_qty, ask_price=ask_price,
-                                              ask_qty=ask_qty)))
+        length, template = _BBO_HEAD
+        self._event.append((_BBO, [length, template, 0, market_id, 0, bid_price, bid_qty,
+                                   ask_price, ask_qty]))
 
     def status(self, market_id: int, status: int, reason: int = 0) -> None:
         self._event.append((_STATUS, _STATUS.values(market_id=market_id, status=status,

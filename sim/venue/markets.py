@@ -40,6 +40,9 @@ class MarketSpec:
     _lot: tuple[int, int] = field(init=False, repr=False, compare=False)
     # USDC value of one tick times one lot: notional = ticks * lots * notional_unit.
     notional_unit: float = field(init=False, repr=False, compare=False)
+    # Decimal strings already converted (orders repeat prices and sizes): text -> units.
+    _tick_texts: dict = field(init=False, repr=False, compare=False)
+    _lot_texts: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not 0 <= self.market_id <= 255:
@@ -48,7 +51,8 @@ class MarketSpec:
         object.__setattr__(self, "_lot", _scale(self.lot_size))
         (tm, td), (lm, ld) = self._tick, self._lot
         object.__setattr__(self, "notional_unit", (tm * lm) / (td * ld))
-
+        object.__setattr__(self, "_tick_texts", {})
+        object.__setattr__(self, "_lot_texts", {})
 
     # -- out: integers to JSON numbers -------------------------------------------------------
 
@@ -63,9 +67,21 @@ class MarketSpec:
     # -- in: decimals to integers ------------------------------------------------------------
 
     def to_ticks(self, value, field_name: str = "price") -> int:
+        if value.__class__ is str:
+            units = self._tick_texts.get(value)
+            if units is None:
+                units = _remember(self._tick_texts, value, _to_units(
+                    value, *self._tick, field_name, "tick_size", self.tick_size))
+            return units
         return _to_units(value, *self._tick, field_name, "tick_size", self.tick_size)
 
     def to_lots(self, value, field_name: str = "qty") -> int:
+        if value.__class__ is str:
+            units = self._lot_texts.get(value)
+            if units is None:
+                units = _remember(self._lot_texts, value, _to_units(
+                    value, *self._lot, field_name, "lot_size", self.lot_size))
+            return units
         return _to_units(value, *self._lot, field_name, "lot_size", self.lot_size)
 
     def lots_for_notional(self, usd: float, price_ticks: int) -> int:
@@ -76,6 +92,18 @@ class MarketSpec:
         return {"market": self.name, "market_id": self.market_id, "tick_size": self.tick_size,
                 "lot_size": self.lot_size, "min_qty": str(Decimal(self.lot_size) * self.min_lots),
                 "max_leverage": self.max_leverage}
+
+
+TEXT_CACHE_SIZE = 4096  # per market and direction; refilled from empty when full
+
+
+def _remember(cache: dict, text: str, units: int) -> int:
+    """Only conversions that succeeded are kept: a refused value is judged again each time,
+    so its error is always the one `_to_units` gives."""
+    if len(cache) >= TEXT_CACHE_SIZE:
+        cache.clear()
+    cache[text] = units
+    return units
 
 
 def _to_units(value, mantissa: int, divisor: int, field_name: str, what: str, size: str) -> int:

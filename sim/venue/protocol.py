@@ -8,6 +8,7 @@ client's order can be rejected by id rather than with an anonymous error.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -30,8 +31,7 @@ class Subscribe:
     remove: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
+class PlaceOrder(NamedTuple):  # built once per order: a tuple is cheaper than a dataclass
     order_id: str
     market: str
     side: str
@@ -125,15 +125,36 @@ def _subscribe(msg: dict, remove: bool = False) -> Subscribe:
     return Subscribe(channels, markets, depth, remove)
 
 
+_SIDES = ("buy", "sell")
+_ORDER_TYPES = ("limit", "market", "ioc", "post_only")
+_STP_MODES = ("cancel_taker", "cancel_maker", "cancel_both")
+
+
 def _order(msg: dict) -> PlaceOrder:
+    # The common case, checked inline: exactly what the full checks below would accept.
+    get = msg.get
+    order_id, market = get("order_id"), get("market")
+    side, order_type = get("side"), get("order_type", "limit")
+    stp, price, qty = get("stp", "cancel_taker"), get("price"), get("qty")
+    submit_ns = get("submit_ns")
+    if (order_id.__class__ is str and 0 < len(order_id) <= MAX_ID_LEN
+            and market.__class__ is str and 0 < len(market) <= MAX_ID_LEN
+            and side.__class__ is str and side in _SIDES
+            and order_type.__class__ is str and order_type in _ORDER_TYPES
+            and stp.__class__ is str and stp in _STP_MODES
+            and (price is None) == (order_type == "market") and qty is not None
+            and (submit_ns is None or submit_ns.__class__ is int)):
+        return PlaceOrder(order_id, market, side, order_type, price, qty, stp, submit_ns)
+    return _order_checked(msg)
+
+
+def _order_checked(msg: dict) -> PlaceOrder:
     order_id = _str(msg, "order_id")
     try:
         market = _str(msg, "market")
-        side = _choice(msg, "side", ("buy", "sell"), None)
-        order_type = _choice(msg, "order_type", ("limit", "market", "ioc", "post_only"),
-                             "limit")
-        stp = _choice(msg, "stp", ("cancel_taker", "cancel_maker", "cancel_both"),
-                      "cancel_taker")
+        side = _choice(msg, "side", _SIDES, None)
+        order_type = _choice(msg, "order_type", _ORDER_TYPES, "limit")
+        stp = _choice(msg, "stp", _STP_MODES, "cancel_taker")
         price = msg.get("price")
         if order_type == "market":
             if price is not None:
