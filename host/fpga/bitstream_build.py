@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hdl.boards.designs import DESIGNS, PACKAGE, SPEED, Design
+from hdl.boards.designs import PACKAGE, SPEED, Design, lookup
 from host.fpga.errors import FpgaError
 from host.fpga.pnr_report import PnrReport, parse_report
 
@@ -85,7 +85,7 @@ def nextpnr_options(design: Design, seed: int) -> list[str]:
 def build(name: str, *, seed: int = SEED, log=print) -> BuildResult:
     """Build the named design and return its report; TimingNotMet if a clock is too slow
     (the report and, for the board, the bitstream are still written)."""
-    design = DESIGNS[name]
+    design = lookup(name)
     env = tool_env()
     directory = BUILD_ROOT / design.name
     if directory.exists():
@@ -120,7 +120,7 @@ def write_result(result: BuildResult) -> None:
 def load_result(name: str) -> BuildResult:
     """The last build of `name` in build/fpga/, checked to be of the current sources: its
     RTLIL must be what elaborating the design now gives, byte for byte."""
-    design = DESIGNS[name]
+    design = lookup(name)
     directory = BUILD_ROOT / name
     try:
         meta = json.loads((directory / RESULT).read_text())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hdl.boards.designs import DESIGNS
+from hdl.boards.designs import DESIGNS, PARTS
 from host.fpga.errors import FpgaError
 
 
@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--core64", action="store_true",
                        help="build: the 64-bit core alone, against 156.25 MHz")
     group.add_argument("--all", action="store_true", help="build: every design")
+    group.add_argument("--part", choices=tuple(PARTS), action="append", default=[],
+                       help="build: one stage alone in the timing harness (repeatable)")
     group.add_argument("--seed", type=int, default=None, help="build: nextpnr's placer seed")
     group.add_argument("--record-failing", action="store_true",
                        help="release: record designs that missed their clock too (marked "
@@ -29,7 +31,7 @@ def chosen(args: argparse.Namespace) -> list[str]:
     if args.all:
         return list(DESIGNS)
     names = ([args.board] if args.board else []) + (["core64"] if args.core64 else [])
-    return names or ["ecpix5"]
+    return names + args.part if names or args.part else ["ecpix5"]
 
 
 def run_release(args: argparse.Namespace) -> int:
