@@ -6,7 +6,7 @@ import json
 import pytest
 
 from hdl.boards.designs import DESIGNS
-from hdl.build_id import source_build_id
+from hdl.build_id import _ROOT, gateware_sources, source_build_id
 from host.fpga import release
 from host.fpga.pnr_report import BadReport, parse_report
 
@@ -79,3 +79,14 @@ def test_report_parser_refuses_what_is_not_a_report(text):
     with pytest.raises(BadReport) as error:
         parse_report(text, 125e6)
     assert error.value.reason == "bad_report"
+
+
+def test_build_id_covers_what_the_gateware_imports_and_nothing_else():
+    sources = {str(p.relative_to(_ROOT)) for p in gateware_sources()}
+    assert {str(p.relative_to(_ROOT)) for p in (_ROOT / "hdl").rglob("*.py")} <= sources
+    # Register map, wire layouts and the models' constants are built into the gateware...
+    assert {"host/fpga/registers.py", "host/fpga/regmap.py", "host/wire/feed.py",
+            "host/wire/net.py", "host/model/counters.py", "host/model/kill_switch.py"} <= sources
+    # ...the numpy batch decoder and the host's tools are not.
+    assert not {"host/wire/batch.py", "host/wire/docgen.py", "host/fpga/interface.py",
+                "host/model/fast_pipeline.py"} & sources

@@ -20,21 +20,26 @@ The FPGA is the ECPIX-5's Lattice LFE5UM5G-85F-8 (BG554). Every tool comes from 
 pyproject.toml), so a machine with only python3 builds it:
 
 - `make bitstream` builds every design below, prints each clock's Fmax and the utilisation,
-  and fails (non-zero exit) if any clock misses its target. CI runs it after `make test`.
+  and fails (non-zero exit) if any clock misses its target. CI runs it as a job of its own
+  (`.ci/bitstream`, about an hour on two shared cores), never inside `make test`'s budget;
+  `make test` checks that `bitstreams/` belongs to the current sources.
 - `tickwire fpga build --board ecpix5` builds the board's bitstream alone;
   `tickwire fpga build --core64` places the 64-bit core alone against 156.25 MHz. A build
   prints, per design, each clock's Fmax against its target and the LUT/FF/BRAM/DSP use,
   parsed from nextpnr's `--report` JSON (host/fpga/pnr_report.py).
   Results land in `build/fpga/<design>/` (`top.bit`, nextpnr's log `top.tim` and report
   `top.report.json`); the tools' compiled-module cache stays in `build/yowasp-cache/`.
+- `tickwire fpga build --part NAME` places one stage of the core alone, in about a minute:
+  how timing is worked (docs/timing-closure.md, with what still limits the clock).
 - `make release-bitstream` does the same, then copies the board's `.bit` into `bitstreams/`
   with `release.json` (this table's source: every design's report, the tool versions, the
   placer seed, and the build id) and regenerates this page.
 
 The board reports the build id in its `id_build` register (`tickwire fpga status`). It is a
-hash over the gateware sources (hdl/build_id.py), so the release goes stale with any change to
-hdl/ or to the register and wire declarations: `tests/test_bitstream_release.py` then fails and
-says to run `make release-bitstream` and commit `bitstreams/` and this page.
+hash over the gateware sources (hdl/build_id.py: hdl/ and the project modules it imports,
+followed name by name, so host code the gateware never reads is left out), and the release
+goes stale with any change to them: `tests/test_bitstream_release.py` then fails and says to
+run `make release-bitstream` and commit `bitstreams/` and this page.
 
 `ecpix5` is the full design on the board (docs/ecpix5-board.md): the RGMII MAC, the
 TradingSystem on the 8-bit datapath (header filter, feed parser, book table, trigger, kill
