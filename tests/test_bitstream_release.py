@@ -90,3 +90,18 @@ def test_build_id_covers_what_the_gateware_imports_and_nothing_else():
     # ...the numpy batch decoder and the host's tools are not.
     assert not {"host/wire/batch.py", "host/wire/docgen.py", "host/fpga/interface.py",
                 "host/model/fast_pipeline.py"} & sources
+
+
+def test_parts_build_alone_and_stay_out_of_the_release():
+    import argparse
+
+    from hdl.boards.designs import PARTS, lookup
+    from host.fpga import build_cli
+
+    parser = argparse.ArgumentParser()
+    build_cli.add_arguments(parser)
+    args = parser.parse_args(["--part", "book", "--part", "parser64"])
+    assert build_cli.chosen(args) == ["book", "parser64"]
+    assert build_cli.chosen(parser.parse_args([])) == ["ecpix5"]
+    assert not set(PARTS) & set(DESIGNS)
+    assert all(lookup(name).board is False for name in PARTS)
