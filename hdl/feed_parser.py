@@ -3,8 +3,18 @@
 The gateware twin of host.model.feed_parser; its docstring is the specification. Every message
 and the packet header are multiples of 8 bytes and the header filter aligns the payload to lane
 0, so at either width a beat never straddles two units (header or message): each beat is
-written into a 48-byte unit buffer at word `pos // W`, and a unit is decoded from a view of that
-buffer with the current beat in place, in the cycle its last byte arrives.
+written into a 48-byte unit buffer at word `pos // W`, and a unit is decoded in the cycle its
+last byte arrives.
+
+Input contract (the header filter's output): `keep` is contiguous from lane 0, and only a
+payload's last beat may carry fewer than W bytes. So "the unit's byte n is in" is one `keep`
+bit, never a sum.
+
+Timing: nothing in the cycle of a unit's last byte goes through a position-dependent
+multiplexer. A unit's fields are read from a fixed view of the buffer (earlier words from
+registers, the last word from the input), one per message size; the packet header's checks
+are computed and registered in the beat that brings the sequence number, a beat before the
+header is complete; counters count registered strobes, one cycle later.
 """
 
 from amaranth import Cat, Module, Mux, Signal
@@ -12,7 +22,7 @@ from amaranth.lib import enum, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.beat import beat_layout
-from hdl.counter_ports import bump, counter_ports
+from hdl.counter_ports import counter_ports
 from hdl.tick import Tick
 from host.model.counters import PARSER_COUNTERS
 from host.model.events import TickKind
@@ -24,6 +34,8 @@ HEADER_BYTES = PACKET_HEADER.size
 _SIZES = {layout.template_id: layout.size for layout in FEED_MESSAGES}
 _KINDS = {TemplateId.MARKET_STATUS: TickKind.STATUS, TemplateId.BOOK_LEVEL: TickKind.BOOK,
           TemplateId.TRADE: TickKind.TRADE, TemplateId.BEST_BID_OFFER: TickKind.BBO}
+_HEADER_FIELDS = ("session", "msg_count", "schema_version", "sequence")
+COUNTER_LATENCY = 2  # cycles from the beat that decides a count to the counter's new value
 
 
 class _State(enum.Enum, shape=2):
@@ -64,7 +76,6 @@ class FeedParser(wiring.Component):
         words = UNIT_BYTES // width
         buf = [Signal(8 * width, name=f"buf{j}") for j in range(words)]
         pos = Signal(range(UNIT_BYTES + 1))       # bytes of the current unit already in
-        need = Signal(range(UNIT_BYTES + 1))      # size of the current message
         state = Signal(_State)
         msgs_left = Signal(16)
         session = Signal(32)
@@ -73,95 +84,172 @@ class FeedParser(wiring.Component):
 
         beat = self.i.valid & self.i.ready
         data, keep, last = self.i.p.data, self.i.p.keep, self.i.p.last
-        nbytes = Signal(range(width + 1))
-        m.d.comb += nbytes.eq(sum(keep[n] for n in range(width)))
-        end = Signal(range(UNIT_BYTES + width + 1))
-        m.d.comb += end.eq(pos + nbytes)
+        full = keep[width - 1]                    # the beat carries W bytes
         word = pos // width if width > 1 else pos
-        view = Signal(8 * UNIT_BYTES)
-        m.d.comb += view.eq(Cat(*(Mux(word == j, data, buf[j]) for j in range(words))))
+
+        def view_at(j: int):
+            """The unit as it stands in a beat that writes word j: fixed wiring, no mux."""
+            return Cat(*(data if k == j else buf[k] for k in range(words)))
+
+        def word_is(j: int):
+            return pos == j * width
 
         m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
 
-        # Packet header fields (little-endian, offsets from the one declaration).
-        hdr = {p.field.name: view[8 * p.offset:8 * (p.offset + p.field.bits // 8)]
-               for p in PACKET_HEADER.placed}
-        new_session = ~synced | (hdr["session"] != session)
-        stale = ~new_session & (hdr["sequence"] < next_seq)
-        gap = ~new_session & (hdr["sequence"] > next_seq)
-        schema_bad = hdr["schema_version"] != SCHEMA_VERSION
-        header_done = (state == _State.HEADER) & (end >= HEADER_BYTES)
-        header_opens = header_done & ~schema_bad & ~stale
+        # Counters: each beat's increments are registered, then added.
+        strobes = {}
 
-        # Message header: decided in the beat that brings byte 3.
-        length, template = view[0:16], _byte(view, 2)
-        size = Signal(range(UNIT_BYTES + 1))
-        known = Signal()
-        with m.Switch(template):
-            for tid, nbytes_ in _SIZES.items():
-                with m.Case(tid):
-                    m.d.comb += [size.eq(nbytes_), known.eq(1)]
+        def count(name: str, condition) -> None:
+            strobes[name] = strobes.get(name, 0) | condition
+
+        # -- packet header ----------------------------------------------------------------
+        # Every field the checks read is in before the header's last beat: the checks are
+        # made in the beat that brings the sequence number and registered.
+        placed = {p.field.name: p for p in PACKET_HEADER.placed}
+        seq_last = max(placed[n].offset + placed[n].field.bits // 8 for n in _HEADER_FIELDS) - 1
+        seq_word = seq_last // width
+        if (seq_word + 1) * width >= HEADER_BYTES:
+            raise ValueError(f"a {width}-byte beat brings the sequence with the header's end")
+        early = view_at(seq_word)
+        hdr = {name: early[8 * p.offset:8 * (p.offset + p.field.bits // 8)]
+               for name, p in placed.items() if name in _HEADER_FIELDS}
+        same_session, seq_below, seq_above = Signal(), Signal(), Signal()
+        schema_bad = Signal()
+        seq_after = Signal(64)
+        with m.If(beat & (state == _State.HEADER) & word_is(seq_word)):
+            m.d.sync += [
+                same_session.eq(hdr["session"] == session),
+                seq_below.eq(hdr["sequence"] < next_seq),
+                seq_above.eq(hdr["sequence"] > next_seq),
+                schema_bad.eq(hdr["schema_version"] != SCHEMA_VERSION),
+                seq_after.eq(hdr["sequence"] + hdr["msg_count"]),
+            ]
+        new_session = ~synced | ~same_session
+        stale = ~new_session & seq_below
+        gap = ~new_session & seq_above
+        # The header's last beat: W bytes at HEADER_BYTES - W.
+        header_done = (state == _State.HEADER) & word_is(HEADER_BYTES // width - 1) & full
+        header_opens = header_done & ~schema_bad & ~stale
+        done_view = view_at(HEADER_BYTES // width - 1)
+        msg_count = done_view[8 * placed["msg_count"].offset:][:16]
+        late_session = done_view[8 * placed["session"].offset:][:32]
+
+        # -- message header: decided in the beat that brings byte 3 -----------------------
+        hb_word = 3 // width
+        hb_end = (hb_word + 1) * width            # bytes in after that beat
         in_message = state == _State.MESSAGE
-        header_beat = in_message & (pos < 4) & (end >= 4)
+        hb_view = view_at(hb_word)
+        length, template = hb_view[0:16], _byte(hb_view, 2)
+        header_beat = in_message & word_is(hb_word) & keep[3 - hb_word * width]
+        known = Signal()
+        size_ok = Signal()                         # the length field is the template's size
+        ends_here = Signal()                       # a message that ends in its header beat
+        last_at = Signal(range(64), init=63)       # where its last beat starts; 63: nowhere
+        with m.Switch(template):
+            for tid, size in _SIZES.items():
+                with m.Case(tid):
+                    # A message that ends in its header beat never matches `last_at`.
+                    m.d.comb += [known.eq(1), size_ok.eq(length == size),
+                                 last_at.eq(size - width if size != hb_end else 63),
+                                 ends_here.eq(size == hb_end)]
+                    if size == hb_end and tid != TemplateId.HEARTBEAT:
+                        raise ValueError(f"template {tid} would end in its header beat")
         unknown = header_beat & ~known
-        bad_length = header_beat & known & (length != size)
-        unit_size = Mux(header_beat, size, need)
-        complete = in_message & (end >= 4) & ~unknown & ~bad_length & (end == unit_size)
+        bad_length = header_beat & known & ~size_ok
+        # The message's template, registered one-hot at its header beat: what its last beat
+        # checks and decodes.
+        msg_is = {tid: Signal(name=f"msg_is_{TemplateId(tid).name.lower()}") for tid in _SIZES}
+        msg_kind = Signal(2)
+        msg_last_at = Signal(range(64), init=63)   # 63: no position matches
+        with m.If(beat & header_beat):
+            m.d.sync += [msg_last_at.eq(last_at), msg_kind.eq(0)]
+            m.d.sync += [flag.eq(template == tid) for tid, flag in msg_is.items()]
+            for tid, k in _KINDS.items():
+                with m.If(template == tid):
+                    m.d.sync += msg_kind.eq(k)
+        # A heartbeat may end in its header beat (W = 8); every tick message ends later, in
+        # the beat that starts at its size - W, with W bytes.
+        hb_complete = header_beat & known & size_ok & ends_here
+        body_complete = in_message & (pos == msg_last_at) & full
+        complete = hb_complete | body_complete
         last_message = msgs_left == 1
 
-        # Field checks of a complete message.
-        market_ok = _byte(view, 5) == 0
-        b6, b7 = _byte(view, 6), _byte(view, 7)
-        p0, q0, p1, q1 = view[128:192], view[192:256], view[256:320], view[320:384]
-        pq0 = _fits_price(p0) & _fits_qty(q0)
-        valid = Signal()
-        kind = Signal(2)
-        with m.Switch(template):
-            with m.Case(TemplateId.HEARTBEAT):
-                m.d.comb += valid.eq(1)
-            with m.Case(TemplateId.MARKET_STATUS):
-                m.d.comb += valid.eq(market_ok & (b6 >= 1) & (b6 <= 3))
-            with m.Case(TemplateId.BOOK_LEVEL):
-                m.d.comb += valid.eq(market_ok & (b6 >= 1) & (b6 <= 2) & (b7 >= 1) & (b7 <= 3)
-                                     & pq0)
-            with m.Case(TemplateId.TRADE):
-                m.d.comb += valid.eq(market_ok & (b6 <= 2) & pq0)
-            with m.Case(TemplateId.BEST_BID_OFFER):
-                m.d.comb += valid.eq(market_ok & pq0 & _fits_price(p1) & _fits_qty(q1))
-        for tid, k in _KINDS.items():
-            with m.If(template == tid):
-                m.d.comb += kind.eq(k)
-        is_tick = template != TemplateId.HEARTBEAT
+        # -- a complete tick message's fields, one fixed view per message size ------------
+        views = {tid: view_at((size - 1) // width) for tid, size in _SIZES.items()}
+        valid = 0
+        for tid, view in views.items():
+            if tid == TemplateId.HEARTBEAT:
+                continue
+            b6, b7 = _byte(view, 6), _byte(view, 7)
+            market_ok = _byte(view, 5) == 0
+            p0, q0 = view[128:192], view[192:256]
+            if tid == TemplateId.MARKET_STATUS:
+                ok = market_ok & (b6 >= 1) & (b6 <= 3)
+            elif tid == TemplateId.BOOK_LEVEL:
+                ok = (market_ok & (b6 >= 1) & (b6 <= 2) & (b7 >= 1) & (b7 <= 3)
+                      & _fits_price(p0) & _fits_qty(q0))
+            elif tid == TemplateId.TRADE:
+                ok = market_ok & (b6 <= 2) & _fits_price(p0) & _fits_qty(q0)
+            else:
+                p1, q1 = view[256:320], view[320:384]
+                ok = (market_ok & _fits_price(p0) & _fits_qty(q0) & _fits_price(p1)
+                      & _fits_qty(q1))
+            valid = valid | (msg_is[tid] & ok)
+        is_tick = body_complete & ~msg_is[TemplateId.HEARTBEAT]
+        heartbeat = hb_complete | (body_complete & msg_is[TemplateId.HEARTBEAT])
 
+        # The tick's fields are loaded whenever the output slot is free; `valid` says whether
+        # they are a tick. Selected by the registered template, never by `complete`.
+        t = self.o.payload
+        kind = msg_kind
+        is_book, is_bbo, is_status = (msg_is[TemplateId.BOOK_LEVEL],
+                                      msg_is[TemplateId.BEST_BID_OFFER],
+                                      msg_is[TemplateId.MARKET_STATUS])
+        short, book_v, bbo_v = (views[TemplateId.MARKET_STATUS], views[TemplateId.BOOK_LEVEL],
+                                views[TemplateId.BEST_BID_OFFER])
+        trade_v = views[TemplateId.TRADE]
+
+        def pick(lo: int, hi: int):
+            """Bits [lo:hi] of the tick message being completed, whatever its size."""
+            value = Mux(is_bbo, bbo_v[lo:hi], Mux(is_book, book_v[lo:hi], trade_v[lo:hi]))
+            return Mux(is_status, short[lo:hi], value) if hi <= 128 else value
+
+        with m.If(self.i.ready):
+            m.d.sync += [
+                t.kind.eq(kind),
+                t.market.eq(pick(32, 40)),
+                t.rpt_seq.eq(pick(64, 96)),
+                t.side.eq(Mux(is_book, book_v[48:50], 0)),
+                t.action.eq(Mux(is_book, book_v[56:58], 0)),
+                t.level.eq(Mux(is_book, book_v[96:104], 0)),
+                t.status.eq(Mux(is_status, short[48:50], 0)),
+                t.price0.eq(Mux(is_status, 0, pick(128, 160))),
+                t.qty0.eq(Mux(is_status, 0, pick(192, 224))),
+                t.price1.eq(Mux(is_bbo, bbo_v[256:288], 0)),
+                t.qty1.eq(Mux(is_bbo, bbo_v[320:352], 0)),
+            ]
+
+        trailing = (state == _State.TRAILER) & keep[0]
         with m.If(beat):
-            m.d.sync += pos.eq(end)
+            m.d.sync += pos.eq(pos + Mux(full, width, 0))
             for j in range(words):
                 with m.If(word == j):
                     m.d.sync += buf[j].eq(data)
             with m.If(header_done):
-                bump(m, self, "schema", schema_bad)
-                bump(m, self, "stale_packets", ~schema_bad & stale)
-                bump(m, self, "packet_gaps", ~schema_bad & gap)
                 with m.If(header_opens):
                     m.d.sync += [
-                        session.eq(hdr["session"]),
+                        session.eq(late_session),
                         synced.eq(1),
-                        next_seq.eq(hdr["sequence"] + hdr["msg_count"]),
-                        msgs_left.eq(hdr["msg_count"]),
+                        next_seq.eq(seq_after),
+                        msgs_left.eq(msg_count),
                         pos.eq(0),
-                        state.eq(Mux(hdr["msg_count"] == 0, _State.TRAILER, _State.MESSAGE)),
+                        state.eq(Mux(msg_count == 0, _State.TRAILER, _State.MESSAGE)),
                     ]
                 with m.Else():
                     m.d.sync += state.eq(_State.SKIP)
-            with m.If(header_beat):
-                m.d.sync += need.eq(size)
-            bump(m, self, "unknown_template", unknown)
-            bump(m, self, "bad_length", bad_length
-                 | ((state == _State.TRAILER) & (nbytes != 0)))
-            with m.If(unknown | bad_length
-                      | ((state == _State.TRAILER) & (nbytes != 0))):
+            with m.If(unknown | bad_length | trailing):
                 m.d.sync += state.eq(_State.SKIP)
             with m.If(complete):
                 m.d.sync += [
@@ -169,33 +257,28 @@ class FeedParser(wiring.Component):
                     pos.eq(0),
                     state.eq(Mux(last_message, _State.TRAILER, _State.MESSAGE)),
                 ]
-                bump(m, self, "bad_value", ~valid)
-                bump(m, self, "messages", valid)
-                bump(m, self, "ticks", valid & is_tick)
-                with m.If(valid & is_tick):
-                    t = self.o.payload
-                    is_book = kind == TickKind.BOOK
-                    is_bbo = kind == TickKind.BBO
-                    m.d.sync += [
-                        self.o.valid.eq(1),
-                        t.kind.eq(kind),
-                        t.market.eq(_byte(view, 4)),
-                        t.rpt_seq.eq(view[64:96]),
-                        t.side.eq(Mux(is_book, b6[:2], 0)),
-                        t.action.eq(Mux(is_book, b7[:2], 0)),
-                        t.level.eq(Mux(is_book, _byte(view, 12), 0)),
-                        t.status.eq(Mux(kind == TickKind.STATUS, b6[:2], 0)),
-                        t.price0.eq(Mux(kind == TickKind.STATUS, 0, p0[:32])),
-                        t.qty0.eq(Mux(kind == TickKind.STATUS, 0, q0[:32])),
-                        t.price1.eq(Mux(is_bbo, p1[:32], 0)),
-                        t.qty1.eq(Mux(is_bbo, q1[:32], 0)),
-                    ]
+            with m.If(is_tick & valid):
+                m.d.sync += self.o.valid.eq(1)
             with m.If(last):
-                opened_empty = header_opens & (hdr["msg_count"] == 0)
-                short_header = (state == _State.HEADER) & ~(header_done & (~header_opens
-                                                                           | opened_empty))
-                short_message = in_message & ~unknown & ~bad_length & ~(complete & last_message)
-                bump(m, self, "truncated", short_header | short_message)
-                bump(m, self, "packets")
                 m.d.sync += [state.eq(_State.HEADER), pos.eq(0)]
+
+        count("schema", header_done & schema_bad)
+        count("stale_packets", header_done & ~schema_bad & stale)
+        count("packet_gaps", header_done & ~schema_bad & gap)
+        count("unknown_template", unknown)
+        count("bad_length", bad_length | trailing)
+        count("bad_value", is_tick & ~valid)
+        count("messages", heartbeat | (is_tick & valid))
+        count("ticks", is_tick & valid)
+        opened_empty = header_opens & (msg_count == 0)
+        short_header = (state == _State.HEADER) & ~(header_done & (~header_opens | opened_empty))
+        short_message = in_message & ~unknown & ~bad_length & ~(complete & last_message)
+        count("truncated", last & (short_header | short_message))
+        count("packets", last)
+        for name, condition in strobes.items():
+            strobe = Signal(name=f"{name}_strobe")
+            m.d.sync += strobe.eq(beat & condition)
+            counter = getattr(self, name)
+            with m.If(strobe):
+                m.d.sync += counter.eq(counter + 1)
         return m

@@ -1,5 +1,8 @@
 """The register bank, generated from the one declaration of the register map."""
 
+import operator
+from functools import reduce
+
 from amaranth import Cat, Module, Signal, Value
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data, wiring
@@ -9,6 +12,8 @@ from hdl.register_bus import RegisterBus
 from host.fpga.registers import REGISTERS
 from host.fpga.regmap import WORD_BITS, Access, RegisterMap
 from host.fpga.regmap import Value as Declared
+
+READ_CHUNK = 8  # words per first-level read multiplexer
 
 
 def value_shape(v: Declared):
@@ -88,10 +93,22 @@ class RegisterBank(wiring.Component):
             if v.access is Access.W1C:
                 m.d.sync += getattr(self, f"{v.name}_clear").eq(0)
 
-        with m.If(bus.read), m.Switch(bus.addr):
-            for w in self.regmap.words:
-                with m.Case(w.address):
-                    m.d.sync += self._read(w, shadows)
+        # A read is two levels: each chunk of READ_CHUNK words registers its word (zero if
+        # the address is not in the chunk), and `r_data` ORs the chunks. Both hold until the
+        # next read, so `r_data` still holds the word from the cycle after `read` on; the
+        # big address-to-data multiplexer is no longer one cycle's work.
+        words = list(self.regmap.words)
+        partials = []
+        for start in range(0, len(words), READ_CHUNK):
+            partial = Signal(WORD_BITS, name=f"read_chunk{start // READ_CHUNK}")
+            partials.append(partial)
+            with m.If(bus.read):
+                m.d.sync += partial.eq(0)
+                with m.Switch(bus.addr):
+                    for w in words[start:start + READ_CHUNK]:
+                        with m.Case(w.address):
+                            m.d.sync += self._read(w, shadows, partial)
+        m.d.comb += bus.r_data.eq(reduce(operator.or_, partials))
         with m.If(bus.write), m.Switch(bus.addr):
             for w in self.regmap.words:
                 if w.value.access is not Access.RO:
@@ -106,13 +123,13 @@ class RegisterBank(wiring.Component):
             return Value.cast(getattr(self, f"{v.name}_value")).as_unsigned()
         return Value.cast(getattr(self, v.name)).as_unsigned()
 
-    def _read(self, w, shadows):
+    def _read(self, w, shadows, into):
         v, raw = w.value, self._raw(w.value)
         if v.words == 1:
-            return [self.bus.r_data.eq(raw)]
+            return [into.eq(raw)]
         if w.part == 0:
-            return [self.bus.r_data.eq(raw[:WORD_BITS]), shadows[v.name].eq(raw[WORD_BITS:])]
-        return [self.bus.r_data.eq(shadows[v.name])]
+            return [into.eq(raw[:WORD_BITS]), shadows[v.name].eq(raw[WORD_BITS:])]
+        return [into.eq(shadows[v.name])]
 
     def _write(self, w, staged):
         v, data_in = w.value, self.bus.w_data

@@ -2,12 +2,16 @@
 
 The gateware twin of host.model.trigger, whose docstring is the specification.
 
-Pipeline, aligned with the book table's two-cycle tick:
-- A: the book table accepts a tick (`fetch`): read the market's rule.
-- B: the book table updates; the rule's target market is looked up in the same cycle.
-- C: the applied event meets its rule and the target's best levels: sums and differences.
-- D: the two products of the arbitrage test (DSP multipliers).
-- E: compare, apply the edge, write the intent into the output FIFO.
+Pipeline, aligned with the book table's three-cycle tick (hdl/book_table.py):
+- A: the book table accepts a tick (`fetch`): read the market's rule from block RAM, and its
+  target from a copy in LUT RAM (read at once, so the lookup can start from a register).
+- B: the rule is registered; the target market is looked up in the book.
+- C: the book table updates; the target's best levels are registered.
+- D: the applied event meets its rule and the target's best levels (the tick's own, when the
+  target is its own market): sums and differences.
+- E: the two products of the arbitrage test (DSP multipliers); the market's edge bits are read.
+- F: compare, apply the edge, write the intent into the output FIFO.
+- G: write the edge bits.
 The FIFO holds `fifo_depth` intents; `hold` stops the book table taking a tick unless there is
 room for every intent still in flight, so no intent is ever dropped.
 """
@@ -15,7 +19,6 @@ room for every intent still in flight, so no intent is ever dropped.
 from amaranth import Module, Mux, Signal
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -25,9 +28,11 @@ from hdl.counter_ports import bump, counter_ports
 from hdl.layouts import OrderIntent
 from host.model.counters import TRIGGER_COUNTERS
 from host.model.trigger import RuleKind
-from host.wire import ORDER_INTENT, OrderSide, TemplateId
+from host.wire import ORDER_INTENT, OrderSide, TemplateId, TradingStatus
 
-IN_FLIGHT = 3   # ticks that may still write an intent when the book table accepts another
+# Ticks that may still write an intent when the book table accepts another: the new one and
+# two older ones (a tick writes in its cycle F, five cycles after A, and ticks are two apart).
+IN_FLIGHT = 3
 
 
 class RuleLayout(data.Struct):
@@ -37,6 +42,10 @@ class RuleLayout(data.Struct):
     buy_below: signed(PRICE_BITS)
     sell_above: signed(PRICE_BITS)
     qty: unsigned(QTY_BITS)
+
+
+_Target = data.StructLayout({"trading": 1, "bid_valid": 1, "bid_price": signed(PRICE_BITS),
+                             "ask_valid": 1, "ask_price": signed(PRICE_BITS)})
 
 
 class Trigger(wiring.Component):
@@ -69,30 +78,66 @@ class Trigger(wiring.Component):
             write.addr.eq(self.rule_index), write.data.eq(self.rule), write.en.eq(self.rule_write),
             read.addr.eq(self.fetch_market), read.en.eq(self.fetch_valid),
         ]
-        m.submodules.fifo = fifo = SyncFIFO(width=ORDER_INTENT.size * 8, depth=self.fifo_depth)
+        # The intent FIFO: LUT RAM with twice the slots it may hold, written at the write
+        # pointer in every cycle, so that the late `fire` only moves the pointer: the slot
+        # written is never one that holds an intent.
+        slots = 1 << (2 * self.fifo_depth - 1).bit_length()
+        m.submodules.queue = queue = Memory(shape=ORDER_INTENT.size * 8, depth=slots, init=[])
+        q_write = queue.write_port()
+        q_read = queue.read_port(domain="comb")
+        w_ptr, r_ptr = Signal(range(slots)), Signal(range(slots))
+        level = Signal(range(self.fifo_depth + 1))
+        push = Signal()
+        pop = self.o.valid & self.o.ready
         m.d.comb += [
-            self.o.valid.eq(fifo.r_rdy),
-            self.o.payload.eq(fifo.r_data),
-            fifo.r_en.eq(self.o.ready),
-            self.hold.eq(fifo.level > self.fifo_depth - IN_FLIGHT),
+            q_write.addr.eq(w_ptr), q_write.en.eq(1), q_read.addr.eq(r_ptr),
+            self.o.valid.eq(level != 0),
+            self.o.payload.eq(q_read.data),
+            self.hold.eq(level > self.fifo_depth - IN_FLIGHT),
         ]
+        m.d.sync += [w_ptr.eq(w_ptr + push), r_ptr.eq(r_ptr + pop), level.eq(level + push - pop)]
         time_q16 = Signal(80)
         m.d.sync += time_q16.eq(time_q16 + self.ns_step_q16)
 
-        # B: the rule is out of the RAM; look up its target.
-        m.d.comb += self.lookup_market.eq(read.data.target)
-        rule = Signal(RuleLayout)
-        m.d.sync += rule.eq(read.data)
+        # A: the target from the LUT RAM copy, with the rule written in this cycle forwarded
+        # (the block RAM's read port is transparent to it).
+        m.submodules.targets = targets = Memory(shape=8, depth=MARKETS, init=[])
+        t_write = targets.write_port()
+        t_read = targets.read_port(domain="comb")
+        m.d.comb += [
+            t_write.addr.eq(self.rule_index), t_write.data.eq(self.rule.target),
+            t_write.en.eq(self.rule_write), t_read.addr.eq(self.fetch_market),
+        ]
+        written_now = self.rule_write & (self.rule_index == self.fetch_market)
+        target_a = Mux(written_now, self.rule.target, t_read.data)
+        target_b, own_b, own = Signal(8), Signal(), Signal()
+        with m.If(self.fetch_valid):
+            m.d.sync += [target_b.eq(target_a), own_b.eq(target_a == self.fetch_market)]
 
-        # C: sums and differences.
-        a, s = self.applied.payload, self.lookup
+        # B: the rule is out of the RAM; look up its target.
+        m.d.comb += self.lookup_market.eq(target_b)
+        rule = Signal(RuleLayout)
+        m.d.sync += [rule.eq(read.data), own.eq(own_b)]
+
+        # D: sums and differences, against the target's levels (the tick's own, if the
+        # target is the tick's market: the lookup does not see the tick's own write).
+        a = self.applied.payload
+        s = Signal(_Target)
+        m.d.comb += [
+            s.trading.eq(Mux(own, a.trading, self.lookup.status == TradingStatus.TRADING)),
+            s.bid_valid.eq(Mux(own, a.bid_valid, self.lookup.bid_valid)),
+            s.bid_price.eq(Mux(own, a.bid_price, self.lookup.bid_price)),
+            s.ask_valid.eq(Mux(own, a.ask_valid, self.lookup.ask_valid)),
+            s.ask_price.eq(Mux(own, a.ask_price, self.lookup.ask_price)),
+        ]
         arb = rule.kind == RuleKind.ARBITRAGE
         c = {
             "eval": Signal(), "arb": Signal(), "market": Signal(8), "rpt_seq": Signal(32),
             "traded": Signal(8), "buy_price": Signal(signed(PRICE_BITS)),
             "sell_price": Signal(signed(PRICE_BITS)), "qty": Signal(QTY_BITS),
             "limit_buy": Signal(), "limit_sell": Signal(), "all_valid": Signal(),
-            "diff": Signal(signed(PRICE_BITS + 2)), "sum_s": Signal(signed(PRICE_BITS + 1)),
+            "diff": Signal(signed(PRICE_BITS + 2)), "ndiff": Signal(signed(PRICE_BITS + 2)),
+            "sum_s": Signal(signed(PRICE_BITS + 1)),
             "thr": Signal(16),
         }
         evaluate = self.applied.valid & (rule.kind != RuleKind.NONE)
@@ -110,36 +155,60 @@ class Trigger(wiring.Component):
             c["all_valid"].eq(a.trading & s.trading & a.bid_valid & a.ask_valid
                               & s.bid_valid & s.ask_valid),
             c["diff"].eq((a.bid_price - s.bid_price) + (a.ask_price - s.ask_price)),
+            c["ndiff"].eq((s.bid_price - a.bid_price) + (s.ask_price - a.ask_price)),
             c["sum_s"].eq(s.bid_price + s.ask_price),
             c["thr"].eq(rule.threshold_bp),
         ]
         bump(m, self, "evaluations", evaluate)
 
-        # D: products.
+        # E: products.
         d = {name: Signal.like(sig, name=f"d_{name}") for name, sig in c.items()
-             if name not in ("diff", "sum_s", "thr")}
+             if name not in ("diff", "ndiff", "sum_s", "thr")}
+        # Both signs of the move are multiplied, so F compares without negating.
         move = Signal(signed(PRICE_BITS + 2 + 14))
+        nmove = Signal(signed(PRICE_BITS + 2 + 14))
         bar = Signal(signed(PRICE_BITS + 1 + 17))
         positive = Signal()
         m.d.sync += [d[name].eq(c[name]) for name in d]
         m.d.sync += [
             move.eq(c["diff"] * 10000),
+            nmove.eq(c["ndiff"] * 10000),
             bar.eq(c["sum_s"] * c["thr"]),
             positive.eq(c["sum_s"] > 0),
         ]
 
-        # E: decide, apply the edge, emit.
+        # The edge bits (was the rule's buy or sell condition true at its last evaluation) are
+        # read in E, so F does not index 256 bits, and written in G, so F's late decision
+        # does not drive 256 flip-flops. E forwards G's pending write and a rule write of its
+        # own cycle (which clears the edge); nothing else writes them in a cycle E, as ticks
+        # are two cycles apart.
+        was_buy, was_sell = Signal(MARKETS), Signal(MARKETS)
+        wb, ws = Signal(), Signal()
+        g_valid, g_market, g_buy, g_sell = Signal(), Signal(8), Signal(), Signal()
+        cleared = self.rule_write & (self.rule_index == c["market"])
+        pending = g_valid & (g_market == c["market"])
+        m.d.sync += [
+            wb.eq(Mux(pending, g_buy, was_buy.bit_select(c["market"], 1)) & ~cleared),
+            ws.eq(Mux(pending, g_sell, was_sell.bit_select(c["market"], 1)) & ~cleared),
+        ]
+
+        # F: decide, emit, and pass the new edge to G (unless a rule write clears it now).
         arb_ok = d["all_valid"] & positive
         buy = Mux(d["arb"], arb_ok & (move >= bar), d["limit_buy"])
-        sell = Mux(d["arb"], arb_ok & (-move >= bar), d["limit_sell"])
-        was_buy, was_sell = Signal(MARKETS), Signal(MARKETS)
-        wb = was_buy.bit_select(d["market"], 1)
-        ws = was_sell.bit_select(d["market"], 1)
+        sell = Mux(d["arb"], arb_ok & (nmove >= bar), d["limit_sell"])
         fire_buy = d["eval"] & buy & ~wb
         fire_sell = d["eval"] & sell & ~ws & ~fire_buy
         fire = fire_buy | fire_sell
-        with m.If(d["eval"]):
-            m.d.sync += [wb.eq(buy), ws.eq(sell)]
+        m.d.sync += [
+            g_valid.eq(d["eval"] & ~(self.rule_write & (self.rule_index == d["market"]))),
+            g_market.eq(d["market"]),
+            g_buy.eq(buy),
+            g_sell.eq(sell),
+        ]
+        # G: the edge bits, then a rule write's clear (it wins in the same cycle).
+        with m.If(g_valid):
+            m.d.sync += [was_buy.bit_select(g_market, 1).eq(g_buy),
+                         was_sell.bit_select(g_market, 1).eq(g_sell)]
         with m.If(self.rule_write):
             m.d.sync += [was_buy.bit_select(self.rule_index, 1).eq(0),
                          was_sell.bit_select(self.rule_index, 1).eq(0)]
@@ -156,10 +225,13 @@ class Trigger(wiring.Component):
             intent.qty.eq(d["qty"]),
             intent.client_order_id.eq(self.client_order_id_base + issued),
             intent.trigger_time.eq(time_q16[16:]),
-            fifo.w_data.eq(intent),
-            fifo.w_en.eq(fire),
+            q_write.data.eq(intent),
+            push.eq(fire),
         ]
-        with m.If(fire):
+        # Counted a cycle later (the next intent is two cycles away at least).
+        fired = Signal()
+        m.d.sync += fired.eq(fire)
+        with m.If(fired):
             m.d.sync += issued.eq(issued + 1)
-        bump(m, self, "intents", fire)
+        bump(m, self, "intents", fired)
         return m

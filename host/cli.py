@@ -159,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     venue.set_defaults(func=_venue)
     from host.fpga import cli as fpga_cli
 
-    fpga = sub.add_parser("fpga", help="read the board's kill switch and registers, arm, kill")
+    fpga = sub.add_parser("fpga", help="read the board's kill switch and registers, arm, "
+                                       "kill; build bitstreams (fpga build)")
     fpga_cli.add_arguments(fpga)
     fpga.set_defaults(func=_fpga)
     return parser

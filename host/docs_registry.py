@@ -13,6 +13,7 @@ GENERATORS = (
     "host.model.counters_doc",
     "host.model.kill_switch_doc",
     "host.fpga.docgen",
+    "host.fpga.bitstream_doc",
     "host.oms.docgen",
     "host.risk.docgen",
 )

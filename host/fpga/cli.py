@@ -1,17 +1,20 @@
-"""`tickwire fpga status|arm|kill|regs`: the FPGA interface from the command line."""
+"""`tickwire fpga status|arm|kill|regs`: the FPGA interface from the command line;
+`tickwire fpga build`: the bitstream build (host/fpga/build_cli.py)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from host.fpga import build_cli
 from host.fpga.errors import FpgaError
 from host.fpga.interface import FpgaInterface, KillSwitchStatus, open_fpga
 from host.fpga.registers import REGISTERS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("status", "arm", "kill", "regs"))
+    parser.add_argument("action", choices=("status", "arm", "kill", "regs", "build",
+                                                  "release"))
     parser.add_argument("names", nargs="*", help="regs: values or registers to read "
                         "(default: all)")
     parser.add_argument("--port", help="serial port or pyserial URL of the board")
@@ -22,9 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retries", type=int, default=3)
     parser.add_argument("--write", action="append", default=[], metavar="NAME=VALUE",
                         help="regs: write these first (VALUE in any Python int syntax)")
+    build_cli.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "build":
+        return build_cli.run(args)
+    if args.action == "release":
+        return build_cli.run_release(args)
     backend = args.backend or ("serial" if args.port else "none")
     options = {}
     if backend == "serial":
