@@ -152,15 +152,8 @@ class FpgaLink:
                 await task
 
     async def _heartbeat(self) -> None:
-        fpga = self.fpga
-
-        def beat():
-            with fpga._lock:
-                fpga.heartbeat()
-                return fpga.poll()
-
         while True:
-            self.switch, trip = await asyncio.to_thread(beat)
+            self.switch, trip = await asyncio.to_thread(self.fpga.beat)
             self._beats.inc()
             if trip is not None:
                 self.trips.append(trip)

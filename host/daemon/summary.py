@@ -106,7 +106,7 @@ def summarise(daemon) -> Summary:
                    latency_table(daemon.metrics), str(risk.state), list(s.trader.risk_log),
                    list(s.notes), exit_code=daemon.exit_code,
                    strategies={n: st.status() for n, st in s.trader.strategies.items()},
-                   trigger=getattr(daemon, "final_trigger_status", None))
+                   trigger=daemon.final_trigger_status)
 
 
 def _trigger_lines(trigger: dict | None) -> list[str]:

@@ -89,6 +89,7 @@ class Trader:
         self.tops: dict[str, object] = {}
         self.offload = OffloadPlan()        # strategies the trigger stage runs (offload.py)
         self.intent_orders: dict[str, str] = {}  # order id -> "fpga" or "software" intent
+        self._intent_counters: dict[tuple[str, str], object] = {}  # per-intent, so cached
         self.halted_markets: set[str] = set()
         self.risk_log: list[dict] = []      # this run's trips and state changes, for summaries
         self.trading = True                 # False once shutting down: no new orders
@@ -150,8 +151,12 @@ class Trader:
                     self.intent_orders[cmd.order_id] = source
             if len(self.intent_orders) > 10_000:
                 del self.intent_orders[next(iter(self.intent_orders))]
-        self.metrics.counter("intents_total", "Order intents from the trigger stage.",
-                             source=source, outcome=outcome).inc()
+        counter = self._intent_counters.get((source, outcome))
+        if counter is None:
+            counter = self._intent_counters[source, outcome] = self.metrics.counter(
+                "intents_total", "Order intents from the trigger stage.", source=source,
+                outcome=outcome)
+        counter.inc()
         return commands
 
     # -- orders ------------------------------------------------------------------------------

@@ -264,17 +264,19 @@ class FpgaInterface:
                     callback(event)
         return status, event
 
+    def beat(self) -> tuple[KillSwitchStatus, TripEvent | None]:
+        """One heartbeat, then poll(), with nothing of another thread's in between."""
+        with self._lock:
+            self.heartbeat()
+            return self.poll()
+
     async def run_heartbeat(self, interval: float, stop: asyncio.Event) -> None:
         """Until `stop` is set: every `interval` seconds write the heartbeat and poll the
         status, putting each new trip on `self.trips`. Blocking I/O runs in a worker thread.
         An FpgaError ends the task (the caller fails over; the board's watchdog trips)."""
         self.trips = asyncio.Queue()
         while not stop.is_set():
-            def beat() -> TripEvent | None:
-                with self._lock:
-                    self.heartbeat()
-                    return self.poll()[1]
-            event = await asyncio.to_thread(beat)
+            event = (await asyncio.to_thread(self.beat))[1]
             if event is not None:
                 self.trips.put_nowait(event)
             with contextlib.suppress(TimeoutError):
