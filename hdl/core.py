@@ -12,7 +12,8 @@ from hdl.forward_ports import forward_ports
 from hdl.kill_switch import KillSwitch
 from hdl.pipeline import Pipeline
 
-_INTERNAL = {"pipeline", "book"}
+_INTERNAL = {"pipeline", "pipeline_next", "book"}
+_PIPELINE_INTERNAL = {"o", "o_next_market"}
 
 
 class Core(wiring.Component):
@@ -21,7 +22,7 @@ class Core(wiring.Component):
         self._kill_switch = KillSwitch()
         pipe = self._pipeline.signature.members
         gate = self._kill_switch.signature.members
-        members = {name: m for name, m in pipe.items() if name != "o"}
+        members = {name: m for name, m in pipe.items() if name not in _PIPELINE_INTERNAL}
         clash = set(members) & (set(gate) - _INTERNAL)
         if clash:
             raise AssertionError(f"pipeline and kill switch both have ports {sorted(clash)}")
@@ -33,7 +34,9 @@ class Core(wiring.Component):
         m.submodules.pipeline = pipe = self._pipeline
         m.submodules.kill_switch = gate = self._kill_switch
         wiring.connect(m, pipe.o, gate.pipeline)
+        m.d.comb += gate.pipeline_next.eq(pipe.o_next_market)
         m.d.comb += [gate.book.valid.eq(pipe.top.valid), gate.book.payload.eq(pipe.top.payload)]
-        forward_ports(m, self, pipe, [n for n in pipe.signature.members if n != "o"])
+        forward_ports(m, self, pipe, [n for n in pipe.signature.members
+                                      if n not in _PIPELINE_INTERNAL])
         forward_ports(m, self, gate, [n for n in gate.signature.members if n not in _INTERNAL])
         return m

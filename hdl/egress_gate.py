@@ -4,10 +4,19 @@ An order accepted in cycle t is judged in cycle t+1 and, if it passes, is valid 
 cycle t+2 unless orders before it still wait there (an output queue absorbs backpressure, so
 judging never waits). The checks are split so that each cycle holds one carry chain of work:
 
-- cycle t (from the input ports): arbitration, range checks, the notional multiplier's four
-  partial products, 10000 x price, and an asynchronous read of the book-reference memory;
+- cycle t-1: the book-reference block RAM is read for the order that will be accepted in t
+  (its market comes a cycle early, see below);
+- cycle t (from the input ports and the RAM's output): the notional multiplier's four partial
+  products, 10000 x price, range checks, and the reference of the order's side;
 - cycle t+1 (from registers): the collar and notional comparisons, the token bucket, and the
   verdict, which lands in registers that the switch's update logic reads in cycle t+2.
+
+The references sit in block RAM, read a cycle ahead, because an asynchronous read of 58 Kbit of
+LUT RAM in the cycle of acceptance fanned each address bit out to thousands of cells. The
+pipeline says a cycle early which market it will offer next (`pipeline_next`); that is a hint,
+not a promise: an order whose market is not the one read waits a cycle while its own is read.
+A host order always takes a cycle for its read: while one is offered, the cycle after is the
+host's (`host_turn`) and the pipeline's order waits for it.
 
 Nothing that depends on a comparison fans out further than one register: the switch latches
 trips from `verdict`, a cycle later. The switch drives `armed` with the state the order being
@@ -37,6 +46,7 @@ RefEntry = data.StructLayout({
     "lo": signed(BOUND_BITS),
     "epoch": unsigned(EPOCH_BITS),
 })
+RefPair = data.StructLayout({"bid": RefEntry, "ask": RefEntry})  # one market's word
 
 Verdict = data.StructLayout({
     "fresh": 1,  # an order was judged in the previous cycle
@@ -45,6 +55,37 @@ Verdict = data.StructLayout({
     "host": 1,  # it came in on `host`
     "failed": REASON_BITS,  # RATE, QTY, NOTIONAL and COLLAR bits of TripReason
 })
+
+
+# The notional's four partial products, then 10000 x price in two halves (added only inside
+# the collar comparisons, so that no carry chain follows a multiplier in the same cycle).
+PRODUCTS = (32, 32, 32, 32, 30, signed(31))
+COMPARE_BITS = 52  # wide enough for 10000 x price - a bound, without overflow
+
+
+def _products(order):
+    """|p| - (p < 0) times q in four 16 x 16 partial products, and 10000 x p, for an order's
+    price p and quantity q taken as 32 and 31 bits (wider values fail the range checks)."""
+    p32 = Value.cast(order.price)[:32].as_signed()
+    q31 = Value.cast(order.qty)[:31]
+    magnitude = p32.as_unsigned() ^ Mux(p32 < 0, 0xFFFF_FFFF, 0)
+    a_lo, a_hi = magnitude[:16], magnitude[16:]
+    b_lo, b_hi = q31[:16], q31[16:]
+    return [a_lo * b_lo, a_lo * b_hi, a_hi * b_lo, a_hi * b_hi,
+            p32[:16] * BASIS_POINTS, p32[16:].as_signed() * BASIS_POINTS]
+
+
+def _negative(m, plus, minus, name):
+    """Whether sum(plus) - sum(minus) < 0, for signed values: each is widened first, a
+    subtrahend enters as its complement plus one, one carry-save layer per three terms, then
+    a single carry chain."""
+    wide = []
+    for i, value in enumerate([*plus, *minus]):
+        w = Signal(signed(COMPARE_BITS), name=f"{name}_term{i}")
+        m.d.comb += w.eq(value)
+        wide.append(~w.as_unsigned() if i >= len(plus) else w)
+    x, y = carry_save([*wide, len(minus)], COMPARE_BITS)
+    return (x + y)[COMPARE_BITS - 1]
 
 
 def carry_save(terms, width):
@@ -58,10 +99,12 @@ def carry_save(terms, width):
 
 
 class EgressGate(wiring.Component):
-    """Arbitrates the pipeline's and the host's orders (the pipeline first; a host order
-    waits), checks each against the limits and the book, and passes it while `armed`."""
+    """Arbitrates the pipeline's and the host's orders (a host order offered in one cycle
+    has the next; the pipeline has every other), checks each against the limits and the
+    book, and passes it while `armed`."""
 
     pipeline: In(stream.Signature(OrderIntent))
+    pipeline_next: In(8)  # the market `pipeline` offers after its current order (a hint)
     host: In(stream.Signature(OrderIntent))
     o: Out(stream.Signature(OrderIntent))
     book: In(stream.Signature(BookTop, always_ready=True))
@@ -79,12 +122,10 @@ class EgressGate(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         epoch_order = self._epochs(m)
-        refs = {}
-        for side in ("bid", "ask"):
-            mem = Memory(shape=RefEntry, depth=MARKETS, init=[])
-            m.submodules[f"{side}_refs"] = mem
-            refs[side] = (mem.read_port(domain="comb"), mem.write_port())
-        self._book_path(m, {side: wp for side, (_, wp) in refs.items()})
+        m.submodules.refs = refs = Memory(shape=RefPair, depth=MARKETS, init=[])
+        ref_write = refs.write_port()
+        ref_read = refs.read_port(transparent_for=(ref_write,))
+        self._book_path(m, ref_write)
 
         # -- cycle t: accept and prepare -------------------------------------------------
         # The output queue holds up to QUEUE orders, `o` being its head. Taking an order only
@@ -93,13 +134,27 @@ class EgressGate(wiring.Component):
         s1_valid = Signal()
         queued = Signal(range(QUEUE + 1))
         take = queued + s1_valid < QUEUE
+        host_turn = Signal()  # the references read last cycle are the host order's
+        read_market = Signal(8)  # whose references `ref_read.data` holds
+        pipe_market = Value.cast(self.pipeline.payload.market_id)[:8]
+        host_market = Value.cast(self.host.payload.market_id)[:8]
         m.d.comb += [
-            self.pipeline.ready.eq(take),
-            self.host.ready.eq(take & ~self.pipeline.valid),
+            self.pipeline.ready.eq(take & ~host_turn & (pipe_market == read_market)),
+            self.host.ready.eq(take & host_turn),
         ]
-        accept = (self.pipeline.valid | self.host.valid) & take
-        incoming = OrderIntent(Mux(self.pipeline.valid, self.pipeline.payload.as_value(),
-                                   self.host.payload.as_value()))
+        took_pipe = self.pipeline.valid & self.pipeline.ready
+        took_host = self.host.valid & self.host.ready
+        accept = took_pipe | took_host
+        # A host order offered now is still offered next cycle unless taken now (stream rule),
+        # so its references can be read now for then.
+        next_host_turn = self.host.valid & ~took_host
+        pipe_waits = self.pipeline.valid & ~took_pipe
+        next_market = Mux(next_host_turn, host_market,
+                          Mux(pipe_waits, pipe_market, self.pipeline_next))
+        m.d.comb += [ref_read.addr.eq(next_market), ref_read.en.eq(1)]
+        m.d.sync += [host_turn.eq(next_host_turn), read_market.eq(next_market)]
+        incoming = OrderIntent(Mux(host_turn, self.host.payload.as_value(),
+                                   self.pipeline.payload.as_value()))
 
         price = Value.cast(incoming.price)
         qty = Value.cast(incoming.qty)
@@ -119,32 +174,34 @@ class EgressGate(wiring.Component):
         s1_neg = Signal()
         s1_q = Signal(31)
         parts = [Signal(32, name=f"notional_part{i}") for i in range(4)]
-        s1_ticks = Signal(signed(46))  # 10000 x price
+        ticks_lo = Signal(30)  # 10000 x price = ticks_lo + ticks_hi x 2**16
+        ticks_hi = Signal(signed(31))
         s1_ref = Signal(RefEntry)
 
-        magnitude = p32.as_unsigned() ^ Mux(p32 < 0, 0xFFFF_FFFF, 0)  # |p| - (p < 0)
-        a_lo, a_hi = magnitude[:16], magnitude[16:]
-        b_lo, b_hi = q31[:16], q31[16:]
-        for rp, _ in refs.values():
-            m.d.comb += rp.addr.eq(market[:8])
-        read = Mux(is_sell, refs["bid"][0].data.as_value(), refs["ask"][0].data.as_value())
+        # The multipliers sit far from everything: a host order's products are made in the
+        # cycle before its turn (its payload is held), so only the pipeline's payload feeds a
+        # multiplier in the cycle of acceptance, and the choice comes after it.
+        host_products = [Signal(w, name=f"host_product{i}") for i, w in enumerate(PRODUCTS)]
+        m.d.sync += [r.eq(v) for r, v in
+                     zip(host_products, _products(self.host.payload), strict=True)]
+        products = [Mux(host_turn, h, v)
+                    for h, v in zip(host_products, _products(self.pipeline.payload), strict=True)]
+        pair = RefPair(ref_read.data)
+        read = Mux(is_sell, pair.bid.as_value(), pair.ask.as_value())
 
-        with m.If(accept):
-            m.d.sync += [
-                s1.eq(incoming),
-                s1_host.eq(~self.pipeline.valid),
-                s1_qty_bad.eq(qty_out | (q31 == 0) | (q31 > self.max_qty)),
-                s1_skip_notional.eq(qty_out | price_out),
-                s1_no_ref.eq(price_out | (market[8:] != 0) | ((side != 1) & ~is_sell)),
-                s1_neg.eq(p32 < 0),
-                s1_q.eq(q31),
-                parts[0].eq(a_lo * b_lo),
-                parts[1].eq(a_lo * b_hi),
-                parts[2].eq(a_hi * b_lo),
-                parts[3].eq(a_hi * b_hi),
-                s1_ticks.eq(p32 * BASIS_POINTS),
-                s1_ref.eq(read),
-            ]
+        # Loaded in every cycle, so that `accept` (late: it waits on the market compare)
+        # drives one register; they are only looked at when `s1_valid`.
+        m.d.sync += [
+            s1.eq(incoming),
+            s1_host.eq(host_turn),
+            s1_qty_bad.eq(qty_out | (q31 == 0) | (q31 > self.max_qty)),
+            s1_skip_notional.eq(qty_out | price_out),
+            s1_no_ref.eq(price_out | (market[8:] != 0) | ((side != 1) & ~is_sell)),
+            s1_neg.eq(p32 < 0),
+            s1_q.eq(q31),
+            *[r.eq(v) for r, v in zip([*parts, ticks_lo, ticks_hi], products, strict=True)],
+            s1_ref.eq(read),
+        ]
         m.d.sync += s1_valid.eq(accept)
 
         # -- cycle t+1: judge ------------------------------------------------------------
@@ -157,7 +214,11 @@ class EgressGate(wiring.Component):
 
         ref = s1_ref
         no_ref = s1_no_ref | (ref.epoch != epoch_order)
-        outside = (s1_ticks > ref.hi) | (s1_ticks < ref.lo)  # late: two carry chains
+        # ticks > hi when hi - ticks < 0; ticks < lo when ticks - lo < 0.
+        ticks_hi_16 = ticks_hi << 16
+        above = _negative(m, [ref.hi], [ticks_lo, ticks_hi_16], "above")
+        below = _negative(m, [ticks_lo, ticks_hi_16], [ref.lo], "below")
+        outside = above | below  # late: two carry chains
         collar_bad = no_ref | outside
 
         level = Signal(48)
@@ -228,7 +289,7 @@ class EgressGate(wiring.Component):
         self._book_epoch = epoch
         return epoch_d[2]
 
-    def _book_path(self, m, write_ports):
+    def _book_path(self, m, write_port):
         """Two cycles from a BookTop to its bounds in the reference memory:
         hi = 10000 r + bp |r| and lo = 10000 r - bp |r|, i.e. r x (10000 +- bp)."""
         up = Signal(18)  # 10000 + bp
@@ -246,6 +307,7 @@ class EgressGate(wiring.Component):
             stage_market.eq(b.market),
             stage_epoch.eq(self._book_epoch),
         ]
+        pair = Signal(RefPair)
         for side, valid, price in (("bid", b.bid_valid, b.bid_price),
                                    ("ask", b.ask_valid, b.ask_price)):
             r = Value.cast(price)
@@ -260,7 +322,7 @@ class EgressGate(wiring.Component):
             ]
             times_up = products[0] + (products[1] << 16)
             times_down = products[2] + (products[3] << 16)
-            entry = Signal(RefEntry, name=f"{side}_entry")
+            entry = getattr(pair, side)
             m.d.comb += entry.epoch.eq(stage_epoch)
             with m.If(~side_valid):
                 # An empty side: no price is inside [lo, hi].
@@ -270,5 +332,5 @@ class EgressGate(wiring.Component):
                 m.d.comb += [entry.hi.eq(times_down), entry.lo.eq(times_up)]
             with m.Else():
                 m.d.comb += [entry.hi.eq(times_up), entry.lo.eq(times_down)]
-            wp = write_ports[side]
-            m.d.comb += [wp.addr.eq(stage_market), wp.data.eq(entry), wp.en.eq(stage_valid)]
+        m.d.comb += [write_port.addr.eq(stage_market), write_port.data.eq(pair),
+                     write_port.en.eq(stage_valid)]

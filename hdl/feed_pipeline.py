@@ -24,6 +24,7 @@ class FeedPipeline(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(beat_layout(data_bytes))),
             "o": Out(stream.Signature(OrderIntent)),
+            "o_next_market": Out(8),
             "top": Out(stream.Signature(BookTop, always_ready=True)),
             "rule_write": In(1),
             "rule_index": In(8),
@@ -44,6 +45,7 @@ class FeedPipeline(wiring.Component):
         m.d.comb += [
             self.top.valid.eq(book.top.valid),
             self.top.payload.eq(book.top.payload),
+            self.o_next_market.eq(trigger.next_market),
             trigger.fetch_valid.eq(book.fetch_valid),
             trigger.fetch_market.eq(book.fetch_market),
             book.lookup_market.eq(trigger.lookup_market),

@@ -43,6 +43,7 @@ class KillSwitch(wiring.Component):
     at most one per cycle."""
 
     pipeline: In(stream.Signature(OrderIntent))
+    pipeline_next: In(8)  # the market `pipeline` offers after its current order (a hint)
     host: In(stream.Signature(OrderIntent))
     o: Out(stream.Signature(OrderIntent))
     book: In(stream.Signature(BookTop, always_ready=True))
@@ -87,6 +88,7 @@ class KillSwitch(wiring.Component):
         wiring.connect(m, wiring.flipped(self.host), gate.host)
         wiring.connect(m, gate.o, wiring.flipped(self.o))
         wiring.connect(m, wiring.flipped(self.book), gate.book)
+        m.d.comb += gate.pipeline_next.eq(self.pipeline_next)
 
         # -- limits: delayed so every consumer sees the value of its model time ------------
         raw = Signal(LimitsLayout)

@@ -62,6 +62,7 @@ class Trigger(wiring.Component):
             "lookup": In(Best),
             "hold": Out(1),
             "o": Out(stream.Signature(OrderIntent)),
+            "next_market": Out(8),
             "rule_write": In(1),
             "rule_index": In(8),
             "rule": In(RuleLayout),
@@ -96,6 +97,18 @@ class Trigger(wiring.Component):
             self.hold.eq(level > self.fifo_depth - IN_FLIGHT),
         ]
         m.d.sync += [w_ptr.eq(w_ptr + push), r_ptr.eq(r_ptr + pop), level.eq(level + push - pop)]
+        # The market of the intent that follows the head (or of the first, when empty), for
+        # the kill switch to read its references a cycle early: from a copy of the markets,
+        # or the slot being written now. A stored intent is never the slot being written.
+        m.submodules.queue_markets = markets = Memory(shape=8, depth=slots, init=[])
+        mk_write = markets.write_port()
+        mk_read = markets.read_port(domain="comb")
+        after_head = Signal(range(slots))
+        m.d.comb += [
+            after_head.eq(r_ptr + (level != 0)),
+            mk_write.addr.eq(w_ptr), mk_write.en.eq(1), mk_read.addr.eq(after_head),
+            self.next_market.eq(Mux(after_head == w_ptr, mk_write.data, mk_read.data)),
+        ]
         time_q16 = Signal(80)
         m.d.sync += time_q16.eq(time_q16 + self.ns_step_q16)
 
@@ -226,6 +239,7 @@ class Trigger(wiring.Component):
             intent.client_order_id.eq(self.client_order_id_base + issued),
             intent.trigger_time.eq(time_q16[16:]),
             q_write.data.eq(intent),
+            mk_write.data.eq(d["traded"]),
             push.eq(fire),
         ]
         # Counted a cycle later (the next intent is two cycles away at least).

@@ -188,9 +188,9 @@ class Traffic:
         name = r.choice(list(Limits.__dataclass_fields__))
         return replace(FRIENDLY, **{name: getattr(self.random_limits(), name)})
 
-    def order(self) -> Order:
+    def order(self, market: int | None = None) -> Order:
         r = self.rng
-        market = r.randrange(MARKETS_USED)
+        market = r.randrange(MARKETS_USED) if market is None else market
         side = r.choice((1, 2))
         ref = self.refs.get((market, side), 1000)
         price = ref + r.randint(-3, 3) * max(1, abs(ref) // 200)
@@ -335,6 +335,8 @@ class Bench:
         self.ready_chance = ready_chance
         self.event_port = dut.event
         self.offers = {"pipeline": None, "host": None}
+        # The pipeline's next market is drawn a cycle early, to drive the gate's hint.
+        self.pipe_next = rng.randrange(MARKETS_USED)
         self.out_waiting: int | None = None
         self.last_pop = -1
         self.pin = 0
@@ -394,9 +396,16 @@ class Bench:
         rate = 1.0 if now < traffic.burst_until else traffic.order_rate
         for port in ("pipeline", "host"):
             if self.offers[port] is None and rng.random() < rate:
-                self.offers[port] = traffic.order()
+                if port == "pipeline":
+                    self.offers[port] = traffic.order(self.pipe_next)
+                    self.pipe_next = rng.randrange(MARKETS_USED)
+                else:
+                    self.offers[port] = traffic.order()
                 getattr(dut, f"{port}__payload").value = self.offers[port].bits
             getattr(dut, f"{port}__valid").value = int(self.offers[port] is not None)
+        # Mostly the true next market; sometimes a wrong hint, which may only cost a cycle.
+        dut.pipeline_next.value = (self.pipe_next if rng.random() < 0.9
+                                   else rng.randrange(256))
         dut.o__ready.value = int(rng.random() < self.ready_chance)
         if rng.random() < 0.15:
             market, bid, ask = traffic.book()
