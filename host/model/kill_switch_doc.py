@@ -33,8 +33,12 @@ specification, and the cocotb bench holds the gateware to it cycle by cycle.
 - An order that breaks a rule while armed is dropped and trips the switch. One order can set
   several bits.
 - The switch starts tripped, with RESET set. Nothing passes until the host arms it.
-- The two inputs are the trigger pipeline and the host. The pipeline wins a tie; a host order
-  waits for a free cycle, so a pipeline sending every cycle holds host orders back.
+- The two inputs are the trigger pipeline and the host. A host order offered in one cycle
+  is taken in the next (while its book reference is read), and the pipeline's order waits
+  that one cycle; between two host orders the pipeline always has a cycle. The gateware reads
+  references a cycle ahead, from the market the pipeline says it offers next; an order whose
+  market was not the one read waits a cycle. The model judges orders as they are accepted,
+  so neither changes a verdict.
 
 ### Trip reasons
 """
