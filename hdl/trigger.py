@@ -9,7 +9,8 @@ Pipeline, aligned with the book table's three-cycle tick (hdl/book_table.py):
 - C: the book table updates; the target's best levels are registered.
 - D: the applied event meets its rule and the target's best levels (the tick's own, when the
   target is its own market): sums and differences.
-- E: the two products of the arbitrage test (DSP multipliers); the market's edge bits are read.
+- E: the two products of the arbitrage test (DSP multipliers); the market's edge bits are read
+  (their group of 16 in D).
 - F: compare, apply the edge, write the intent into the output FIFO.
 - G: write the edge bits.
 The FIFO holds `fifo_depth` intents; `hold` stops the book table taking a tick unless there is
@@ -189,20 +190,40 @@ class Trigger(wiring.Component):
             bar.eq(c["sum_s"] * c["thr"]),
             positive.eq(c["sum_s"] > 0),
         ]
+        # Whether a firing rule buys, decided here so that F writes the intent's side and
+        # price from registers and only `fire` waits for the comparison. A buy needs
+        # move >= bar >= 0 and a sell move <= 0, so the move's sign decides; at a zero move
+        # (threshold 0: both hold), as with a limit rule whose two conditions hold, it buys
+        # unless the buy edge is set, and a set buy edge leaves only a sell to fire.
+        buys = Signal()
+        m.d.sync += buys.eq(Mux(c["arb"], ~c["diff"][-1], c["limit_buy"]))
 
         # The edge bits (was the rule's buy or sell condition true at its last evaluation) are
-        # read in E, so F does not index 256 bits, and written in G, so F's late decision
-        # does not drive 256 flip-flops. E forwards G's pending write and a rule write of its
-        # own cycle (which clears the edge); nothing else writes them in a cycle E, as ticks
-        # are two cycles apart.
+        # written in G, so F's late decision does not drive 256 flip-flops, and read in two
+        # steps from a copy of the market carried from A, so no market bit fans out to all
+        # 512: in D the group of 16 holding the market's bit, in E the bit. A write in D or E
+        # (G's, or a rule write, which clears the edge and wins) is forwarded; nothing else
+        # writes them between D and E, as ticks are two cycles apart.
         was_buy, was_sell = Signal(MARKETS), Signal(MARKETS)
-        wb, ws = Signal(), Signal()
         g_valid, g_market, g_buy, g_sell = Signal(), Signal(8), Signal(), Signal()
+        mk_b, mk_c, mk_d = Signal(8), Signal(8), Signal(8)
+        m.d.sync += [mk_b.eq(self.fetch_market), mk_c.eq(mk_b), mk_d.eq(mk_c)]
+        group_buy, group_sell = Signal(16), Signal(16)
+        d_hit, d_buy, d_sell, d_clear = Signal(), Signal(), Signal(), Signal()
+        m.d.sync += [
+            group_buy.eq(was_buy.word_select(mk_d[4:], 16)),
+            group_sell.eq(was_sell.word_select(mk_d[4:], 16)),
+            d_hit.eq(g_valid & (g_market == mk_d)), d_buy.eq(g_buy), d_sell.eq(g_sell),
+            d_clear.eq(self.rule_write & (self.rule_index == mk_d)),
+        ]
+        wb, ws = Signal(), Signal()
         cleared = self.rule_write & (self.rule_index == c["market"])
         pending = g_valid & (g_market == c["market"])
+        read_buy = Mux(d_hit, d_buy, group_buy.bit_select(c["market"][:4], 1)) & ~d_clear
+        read_sell = Mux(d_hit, d_sell, group_sell.bit_select(c["market"][:4], 1)) & ~d_clear
         m.d.sync += [
-            wb.eq(Mux(pending, g_buy, was_buy.bit_select(c["market"], 1)) & ~cleared),
-            ws.eq(Mux(pending, g_sell, was_sell.bit_select(c["market"], 1)) & ~cleared),
+            wb.eq(Mux(pending, g_buy, read_buy) & ~cleared),
+            ws.eq(Mux(pending, g_sell, read_sell) & ~cleared),
         ]
 
         # F: decide, emit, and pass the new edge to G (unless a rule write clears it now).
@@ -231,10 +252,10 @@ class Trigger(wiring.Component):
             intent.length.eq(ORDER_INTENT.size),
             intent.template_id.eq(TemplateId.ORDER_INTENT),
             intent.market_id.eq(d["traded"]),
-            intent.side.eq(Mux(fire_buy, OrderSide.BUY, OrderSide.SELL)),
+            intent.side.eq(Mux(buys & ~wb, OrderSide.BUY, OrderSide.SELL)),
             intent.rule_id.eq(d["market"]),
             intent.tick_seq.eq(d["rpt_seq"]),
-            intent.price.eq(Mux(fire_buy, d["buy_price"], d["sell_price"])),
+            intent.price.eq(Mux(buys & ~wb, d["buy_price"], d["sell_price"])),
             intent.qty.eq(d["qty"]),
             intent.client_order_id.eq(self.client_order_id_base + issued),
             intent.trigger_time.eq(time_q16[16:]),
