@@ -57,15 +57,14 @@ Verdict = data.StructLayout({
 })
 
 
-# The notional's four partial products, then 10000 x price in two halves (added only inside
-# the collar comparisons, so that no carry chain follows a multiplier in the same cycle).
-PRODUCTS = (32, 32, 32, 32, 30, signed(31))
 COMPARE_BITS = 52  # wide enough for 10000 x price - a bound, without overflow
 
 
 def _products(order):
-    """|p| - (p < 0) times q in four 16 x 16 partial products, and 10000 x p, for an order's
-    price p and quantity q taken as 32 and 31 bits (wider values fail the range checks)."""
+    """|p| - (p < 0) times q in four 16 x 16 partial products, and 10000 x p in two halves
+    (added only inside the collar comparisons, so that no carry chain follows a multiplier in
+    the same cycle), for an order's price p and quantity q taken as 32 and 31 bits (wider
+    values fail the range checks)."""
     p32 = Value.cast(order.price)[:32].as_signed()
     q31 = Value.cast(order.qty)[:31]
     magnitude = p32.as_unsigned() ^ Mux(p32 < 0, 0xFFFF_FFFF, 0)
@@ -178,14 +177,7 @@ class EgressGate(wiring.Component):
         ticks_hi = Signal(signed(31))
         s1_ref = Signal(RefEntry)
 
-        # The multipliers sit far from everything: a host order's products are made in the
-        # cycle before its turn (its payload is held), so only the pipeline's payload feeds a
-        # multiplier in the cycle of acceptance, and the choice comes after it.
-        host_products = [Signal(w, name=f"host_product{i}") for i, w in enumerate(PRODUCTS)]
-        m.d.sync += [r.eq(v) for r, v in
-                     zip(host_products, _products(self.host.payload), strict=True)]
-        products = [Mux(host_turn, h, v)
-                    for h, v in zip(host_products, _products(self.pipeline.payload), strict=True)]
+        products = _products(incoming)
         pair = RefPair(ref_read.data)
         read = Mux(is_sell, pair.bid.as_value(), pair.ask.as_value())
 
