@@ -91,13 +91,24 @@ class Trigger(wiring.Component):
         level = Signal(range(self.fifo_depth + 1))
         push = Signal()
         pop = self.o.valid & self.o.ready
+        # The head is kept in registers, so that what reads `o.payload` (the kill switch's
+        # multipliers) starts from a flip-flop rather than a LUT-RAM read. It loads the slot
+        # after it on a pop (the slot being written, when that is the one), or, while empty,
+        # the slot being written.
+        head = Signal(ORDER_INTENT.size * 8)
+        r_next = Signal(range(slots), init=1)  # r_ptr + 1
+        second = Mux(level == 1, q_write.data, q_read.data)
         m.d.comb += [
-            q_write.addr.eq(w_ptr), q_write.en.eq(1), q_read.addr.eq(r_ptr),
+            q_write.addr.eq(w_ptr), q_write.en.eq(1), q_read.addr.eq(r_next),
             self.o.valid.eq(level != 0),
-            self.o.payload.eq(q_read.data),
+            self.o.payload.eq(head),
             self.hold.eq(level > self.fifo_depth - IN_FLIGHT),
         ]
-        m.d.sync += [w_ptr.eq(w_ptr + push), r_ptr.eq(r_ptr + pop), level.eq(level + push - pop)]
+        m.d.sync += [
+            w_ptr.eq(w_ptr + push), r_ptr.eq(r_ptr + pop), r_next.eq(r_next + pop),
+            level.eq(level + push - pop),
+            head.eq(Mux(pop, second, Mux(self.o.valid, head, q_write.data))),
+        ]
         # The market of the intent that follows the head (or of the first, when empty), for
         # the kill switch to read its references a cycle early: from a copy of the markets,
         # or the slot being written now. A stored intent is never the slot being written.
