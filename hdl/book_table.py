@@ -12,6 +12,11 @@ tick's read can miss is the one of its own cycle A (the previous tick's cycle C)
 forwarded. The parser cannot produce ticks faster than that at either width (the smallest
 tick message is two 8-byte beats), so the table never slows the wire.
 
+Cycle C is kept shallow: each slot a side can write is a one-hot AND-OR of registered
+sources whose selects (the level operation and the forwarding hit together) are registered in
+cycle B; the only late decision is the sequence check against the read word. The status
+counters count registered strobes, one cycle after the tick's cycle C.
+
 `fetch` announces the market accepted in cycle A so the trigger can start its rule read in
 parallel. `lookup` reads another market's best levels: the market given in a tick's cycle B,
 the levels registered at the end of its cycle C. No write happens in a cycle B, so the read
@@ -82,12 +87,8 @@ class BookTable(wiring.Component):
         depth = self.depth
         side_layout = data.ArrayLayout(Slot, depth)
         init_state = {"expected": 1, "in_sync": 1, "status": int(TradingStatus.TRADING)}
-        # A side's word is stored bit-interleaved (bit b of every slot side by side): a slot's
-        # new bit b comes from bit b of its neighbours, so each bit's read-modify-write stays
-        # within one block RAM instead of spanning the RAMs of three slots.
-        side_bits = Slot.size * depth
-        m.submodules.bids = bids = Memory(shape=side_bits, depth=MARKETS, init=[])
-        m.submodules.asks = asks = Memory(shape=side_bits, depth=MARKETS, init=[])
+        m.submodules.bids = bids = Memory(shape=side_layout, depth=MARKETS, init=[])
+        m.submodules.asks = asks = Memory(shape=side_layout, depth=MARKETS, init=[])
         m.submodules.states = states = Memory(shape=MarketState, depth=MARKETS,
                                               init=[init_state] * MARKETS)
         writes = {name: mem.write_port() for name, mem in
@@ -98,12 +99,6 @@ class BookTable(wiring.Component):
         looks = {name: mem.read_port() for name, mem in
                  (("bids", bids), ("asks", asks), ("states", states))}
         layouts = {"bids": side_layout, "asks": side_layout, "states": MarketState}
-
-        def stored(word):  # a side's slots as the RAM holds them
-            return Cat(*(word[j].as_value()[b] for b in range(Slot.size) for j in range(depth)))
-
-        def slots(bits):  # ... and back
-            return Cat(*(bits[b * depth + j] for j in range(depth) for b in range(Slot.size)))
 
         busy = Signal()          # a tick was accepted in the previous cycle
         accept = self.i.valid & self.i.ready
@@ -119,7 +114,7 @@ class BookTable(wiring.Component):
         for port in looks.values():
             m.d.comb += port.addr.eq(self.lookup_market)
         # The lookup's words, registered straight off the RAM.
-        looked = {name: side_layout(slots(looks[name].data)) for name in ("bids", "asks")}
+        looked = {name: looks[name].data for name in ("bids", "asks")}
         m.d.sync += [
             self.lookup.status.eq(looks["states"].data.status),
             self.lookup.bid_valid.eq(looked["bids"][0].valid),
@@ -147,8 +142,7 @@ class BookTable(wiring.Component):
         f = {name: Signal(name=name) for name in flags}
         m.d.sync += [f[name].eq(value) for name, value in flags.items()]
         got = {name: Signal(layouts[name], name=f"{name}_read") for name in reads}
-        m.d.sync += [got[name].eq(port.data if name == "states" else slots(port.data))
-                     for name, port in reads.items()]
+        m.d.sync += [got[name].eq(port.data) for name, port in reads.items()]
 
         # Forwarding: the write of a cycle C in which a tick of the same market is accepted.
         # It stays in `written` through the tick's cycles B and C (ticks come every other cycle).
@@ -245,7 +239,7 @@ class BookTable(wiring.Component):
         write["states"] = busy_c
         for name, port in writes.items():
             m.d.comb += [port.addr.eq(tick.market), port.en.eq(write[name]),
-                         port.data.eq(words[name] if name == "states" else stored(words[name]))]
+                         port.data.eq(words[name])]
             with m.If(busy_c):
                 m.d.sync += [written[name].eq(words[name]), wrote[name].eq(write[name])]
         # Slot 0's price and validity after the tick; its quantity is chosen in cycle D.
