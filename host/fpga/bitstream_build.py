@@ -77,9 +77,11 @@ def tool_env() -> dict[str, str]:
 
 
 def nextpnr_options(design: Design, seed: int) -> list[str]:
-    # router2 routes these designs several times faster than the default router1.
+    # router2 routes the core and the parts several times faster than the default router1,
+    # but on the board top its overuse stops falling near a few thousand wires and it never
+    # finishes; router1 routes it.
     return ["--report", REPORT, "--timing-allow-fail", "--seed", str(seed),
-            "--router", "router2"]
+            "--router", "router1" if design.board else "router2"]
 
 
 def build(name: str, *, seed: int = SEED, log=print) -> BuildResult:
