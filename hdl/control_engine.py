@@ -123,6 +123,8 @@ class ControlEngine(wiring.Component):
             with m.State("CHECK_ADDR_HI"):
                 m.d.comb += req_rd.addr.eq(idx + 1)
                 m.d.sync += addr.eq(Cat(addr_lo, req_rd.data))
+                m.next = "CHECK_DECODE"
+            with m.State("CHECK_DECODE"):  # the bank decodes `addr` in this cycle
                 m.next = "CHECK_ADDR"
             with m.State("CHECK_ADDR"):
                 with m.If(~self.bus.known):

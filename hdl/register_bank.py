@@ -74,10 +74,13 @@ class RegisterBank(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
+        # The decode is registered: the engine reads it a cycle after setting `addr`, so the
+        # sparse 16-bit address compare is not in series with its state machine.
+        m.d.sync += [bus.known.eq(0), bus.writable.eq(0)]
         with m.Switch(bus.addr):
             for w in self.regmap.words:
                 with m.Case(w.address):
-                    m.d.comb += [bus.known.eq(1),
+                    m.d.sync += [bus.known.eq(1),
                                  bus.writable.eq(w.value.access is not Access.RO)]
 
         shadows = {}  # high halves latched by a _lo read

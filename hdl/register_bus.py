@@ -9,8 +9,8 @@ from host.fpga.regmap import ADDRESS_BITS, WORD_BITS
 class RegisterBus(wiring.Signature):
     """The engine's side (flip it for the bank's).
 
-    - `known` and `writable` describe `addr` in the same cycle (combinational decode), so
-      the engine can refuse a request before it touches anything.
+    - `known` and `writable` describe the `addr` of the cycle before (a registered decode),
+      so the engine can refuse a request before it touches anything.
     - `read` for one cycle reads `addr`: `r_data` holds the word from the next cycle on.
     - `write` for one cycle writes `w_data` to `addr`.
     """

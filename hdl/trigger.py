@@ -110,17 +110,10 @@ class Trigger(wiring.Component):
             head.eq(Mux(pop, second, Mux(self.o.valid, head, q_write.data))),
         ]
         # The market of the intent that follows the head (or of the first, when empty), for
-        # the kill switch to read its references a cycle early: from a copy of the markets,
-        # or the slot being written now. A stored intent is never the slot being written.
-        m.submodules.queue_markets = markets = Memory(shape=8, depth=slots, init=[])
-        mk_write = markets.write_port()
-        mk_read = markets.read_port(domain="comb")
-        after_head = Signal(range(slots))
-        m.d.comb += [
-            after_head.eq(r_ptr + (level != 0)),
-            mk_write.addr.eq(w_ptr), mk_write.en.eq(1), mk_read.addr.eq(after_head),
-            self.next_market.eq(Mux(after_head == w_ptr, mk_write.data, mk_read.data)),
-        ]
+        # the kill switch to read its references a cycle early: what `head` loads on a pop.
+        after = Mux(level <= 1, q_write.data, q_read.data)
+        m.d.comb += self.next_market.eq(OrderIntent(after).market_id[:8])
+
         time_q16 = Signal(80)
         m.d.sync += time_q16.eq(time_q16 + self.ns_step_q16)
 
@@ -271,7 +264,6 @@ class Trigger(wiring.Component):
             intent.client_order_id.eq(self.client_order_id_base + issued),
             intent.trigger_time.eq(time_q16[16:]),
             q_write.data.eq(intent),
-            mk_write.data.eq(d["traded"]),
             push.eq(fire),
         ]
         # Counted a cycle later (the next intent is two cycles away at least).

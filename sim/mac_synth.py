@@ -20,6 +20,7 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.boards.ecp5_netlist import ECP5_NETLIST
 from hdl.mac.rgmii_mac import RgmiiMac
 from host.model.ethernet_mac import RX_COUNTERS, TX_COUNTERS
 from sim.fmax_probe import DEVICE
@@ -30,10 +31,6 @@ PINS = {  # the ECPIX-5's RGMII PHY, as amaranth-boards' ecpix5.py places it
     "txd[2]": "B8", "txd[3]": "A8", "tx_clk": "K23",  # the 100 MHz oscillator's pin
 }
 MHZ = 125
-
-
-class _Ecp5:
-    family = "ecp5"
 
 
 class MacSynthTop(wiring.Component):
@@ -84,7 +81,8 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     top = MacSynthTop()
     ports = [Value.cast(v) for _path, _member, v in top.signature.flatten(top)]
-    (work / "top.v").write_text(verilog.convert(top, name="top", platform=_Ecp5(), ports=ports))
+    netlist = verilog.convert(top, name="top", platform=ECP5_NETLIST, ports=ports)
+    (work / "top.v").write_text(netlist)
     (work / "top.lpf").write_text("".join(
         [f'LOCATE COMP "{port}" SITE "{site}";\n' for port, site in PINS.items()]
         + [f'FREQUENCY PORT "{clock}" {MHZ} MHZ;\n' for clock in ("rx_clk", "tx_clk")]))

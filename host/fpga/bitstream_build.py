@@ -146,7 +146,9 @@ def _rtlil(design: Design, top) -> str:
         return plan.files["top.il"]
     from amaranth.back import rtlil
 
-    return rtlil.convert(top, name="top")
+    from hdl.boards.ecp5_netlist import ECP5_NETLIST
+
+    return rtlil.convert(top, name="top", platform=ECP5_NETLIST)
 
 
 def check_timing(result: BuildResult) -> None:
