@@ -9,9 +9,9 @@ Pipeline, aligned with the book table's three-cycle tick (hdl/book_table.py):
 - C: the book table updates; the target's best levels are registered.
 - D: the applied event meets its rule and the target's best levels (the tick's own, when the
   target is its own market): sums and differences.
-- E: the two products of the arbitrage test (DSP multipliers); the market's edge bits are read
-  (their group of 16 in D).
-- F: compare, apply the edge, write the intent into the output FIFO.
+- E: the products of the arbitrage test (hdl/arbitrage_sides.py: DSP multipliers whose
+  operand registers stand for D's); the market's edge bits are read (their group of 16 in D).
+- F: the arbitrage test's signs, apply the edge, write the intent into the output FIFO.
 - G: write the edge bits.
 The FIFO holds `fifo_depth` intents; `hold` stops the book table taking a tick unless there is
 room for every intent still in flight, so no intent is ever dropped.
@@ -23,6 +23,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hdl.arbitrage_sides import OPERAND_BITS, ArbitrageSides, signed_sum
 from hdl.book_table import Applied, Best
 from hdl.book_top import MARKETS, PRICE_BITS, QTY_BITS
 from hdl.counter_ports import bump, counter_ports
@@ -105,8 +106,10 @@ class Trigger(wiring.Component):
             self.hold.eq(level > self.fifo_depth - IN_FLIGHT),
         ]
         m.d.sync += [
-            w_ptr.eq(w_ptr + push), r_ptr.eq(r_ptr + pop), r_next.eq(r_next + pop),
-            level.eq(level + push - pop),
+            r_ptr.eq(r_ptr + pop), r_next.eq(r_next + pop),
+            # The late `push` only picks between sums made without it.
+            w_ptr.eq(Mux(push, w_ptr + 1, w_ptr)),
+            level.eq(Mux(push, level + 1 - pop, level - pop)),
             head.eq(Mux(pop, second, Mux(self.o.valid, head, q_write.data))),
         ]
         # The market of the intent that follows the head (or of the first, when empty), for
@@ -154,9 +157,7 @@ class Trigger(wiring.Component):
             "traded": Signal(8), "buy_price": Signal(signed(PRICE_BITS)),
             "sell_price": Signal(signed(PRICE_BITS)), "qty": Signal(QTY_BITS),
             "limit_buy": Signal(), "limit_sell": Signal(), "all_valid": Signal(),
-            "diff": Signal(signed(PRICE_BITS + 2)), "ndiff": Signal(signed(PRICE_BITS + 2)),
-            "sum_s": Signal(signed(PRICE_BITS + 1)),
-            "thr": Signal(16),
+            "own": Signal(), "own_holds": Signal(),
         }
         evaluate = self.applied.valid & (rule.kind != RuleKind.NONE)
         m.d.sync += [
@@ -172,35 +173,39 @@ class Trigger(wiring.Component):
             c["limit_sell"].eq(a.trading & a.bid_valid & (a.bid_price >= rule.sell_above)),
             c["all_valid"].eq(a.trading & s.trading & a.bid_valid & a.ask_valid
                               & s.bid_valid & s.ask_valid),
-            c["diff"].eq((a.bid_price - s.bid_price) + (a.ask_price - s.ask_price)),
-            c["ndiff"].eq((s.bid_price - a.bid_price) + (s.ask_price - a.ask_price)),
-            c["sum_s"].eq(s.bid_price + s.ask_price),
-            c["thr"].eq(rule.threshold_bp),
+            # A market against itself: no move, so both sides hold when the bar is zero.
+            c["own"].eq(own),
+            c["own_holds"].eq((rule.threshold_bp == 0)
+                              & signed_sum([], [a.bid_price, a.ask_price], OPERAND_BITS)[-1]),
+        ]
+        # The arbitrage test's operands go straight into its multipliers' own registers, from
+        # the lookup's levels alone (`own` is applied after it, from registers).
+        m.submodules.sides = sides = ArbitrageSides()
+        m.d.comb += [
+            sides.p_bid.eq(a.bid_price), sides.p_ask.eq(a.ask_price),
+            sides.s_bid.eq(self.lookup.bid_price), sides.s_ask.eq(self.lookup.ask_price),
+            sides.threshold_bp.eq(rule.threshold_bp),
         ]
         bump(m, self, "evaluations", evaluate)
 
-        # E: products.
-        d = {name: Signal.like(sig, name=f"d_{name}") for name, sig in c.items()
-             if name not in ("diff", "ndiff", "sum_s", "thr")}
-        # Both signs of the move are multiplied, so F compares without negating.
-        move = Signal(signed(PRICE_BITS + 2 + 14))
-        nmove = Signal(signed(PRICE_BITS + 2 + 14))
-        bar = Signal(signed(PRICE_BITS + 1 + 17))
-        positive = Signal()
+        # E: the products, in halves (in `sides`).
+        d = {name: Signal.like(sig, name=f"d_{name}") for name, sig in c.items()}
         m.d.sync += [d[name].eq(c[name]) for name in d]
-        m.d.sync += [
-            move.eq(c["diff"] * 10000),
-            nmove.eq(c["ndiff"] * 10000),
-            bar.eq(c["sum_s"] * c["thr"]),
-            positive.eq(c["sum_s"] > 0),
-        ]
         # Whether a firing rule buys, decided here so that F writes the intent's side and
         # price from registers and only `fire` waits for the comparison. A buy needs
         # move >= bar >= 0 and a sell move <= 0, so the move's sign decides; at a zero move
         # (threshold 0: both hold), as with a limit rule whose two conditions hold, it buys
         # unless the buy edge is set, and a set buy edge leaves only a sell to fire.
         buys = Signal()
-        m.d.sync += buys.eq(Mux(c["arb"], ~c["diff"][-1], c["limit_buy"]))
+        m.d.sync += buys.eq(Mux(c["arb"], c["own"] | ~sides.move_negative, c["limit_buy"]))
+        # F's decision is `fixed_x | (use_sides & sides.x)`, its terms made here.
+        use_sides, fixed_buy, fixed_sell = Signal(), Signal(), Signal()
+        own_arb = c["all_valid"] & c["own"] & c["own_holds"]
+        m.d.sync += [
+            use_sides.eq(c["arb"] & c["all_valid"] & ~c["own"]),
+            fixed_buy.eq(Mux(c["arb"], own_arb, c["limit_buy"])),
+            fixed_sell.eq(Mux(c["arb"], own_arb, c["limit_sell"])),
+        ]
 
         # The edge bits (was the rule's buy or sell condition true at its last evaluation) are
         # written in G, so F's late decision does not drive 256 flip-flops, and read in two
@@ -225,18 +230,24 @@ class Trigger(wiring.Component):
         pending = g_valid & (g_market == c["market"])
         read_buy = Mux(d_hit, d_buy, group_buy.bit_select(c["market"][:4], 1)) & ~d_clear
         read_sell = Mux(d_hit, d_sell, group_sell.bit_select(c["market"][:4], 1)) & ~d_clear
+        wb_e = Mux(pending, g_buy, read_buy) & ~cleared
+        ws_e = Mux(pending, g_sell, read_sell) & ~cleared
+        m.d.sync += [wb.eq(wb_e), ws.eq(ws_e)]
+        # F fires on (buy & ~wb) | (sell & ~ws), with buy = fixed_buy | (use_sides & sides.buy)
+        # (and so for sell): all but the two late signs is made here.
+        fire_fixed, fire_if_buy, fire_if_sell = Signal(), Signal(), Signal()
+        eval_arb = c["eval"] & c["arb"] & c["all_valid"] & ~c["own"]
         m.d.sync += [
-            wb.eq(Mux(pending, g_buy, read_buy) & ~cleared),
-            ws.eq(Mux(pending, g_sell, read_sell) & ~cleared),
+            fire_fixed.eq(c["eval"] & ((Mux(c["arb"], own_arb, c["limit_buy"]) & ~wb_e)
+                                       | (Mux(c["arb"], own_arb, c["limit_sell"]) & ~ws_e))),
+            fire_if_buy.eq(eval_arb & ~wb_e),
+            fire_if_sell.eq(eval_arb & ~ws_e),
         ]
 
         # F: decide, emit, and pass the new edge to G (unless a rule write clears it now).
-        arb_ok = d["all_valid"] & positive
-        buy = Mux(d["arb"], arb_ok & (move >= bar), d["limit_buy"])
-        sell = Mux(d["arb"], arb_ok & (nmove >= bar), d["limit_sell"])
-        fire_buy = d["eval"] & buy & ~wb
-        fire_sell = d["eval"] & sell & ~ws & ~fire_buy
-        fire = fire_buy | fire_sell
+        buy = fixed_buy | (use_sides & sides.buy)
+        sell = fixed_sell | (use_sides & sides.sell)
+        fire = fire_fixed | (fire_if_buy & sides.buy) | (fire_if_sell & sides.sell)
         m.d.sync += [
             g_valid.eq(d["eval"] & ~(self.rule_write & (self.rule_index == d["market"]))),
             g_market.eq(d["market"]),

@@ -56,6 +56,9 @@ def random_rules(rng: random.Random) -> list[tuple[int, Rule]]:
             mid = 100_000 + 1000 * (market // 2)
             rules.append((market + 1, Rule(RuleKind.LIMIT, buy_below=mid - rng.randint(0, 8),
                                            sell_above=mid + rng.randint(0, 8), qty=1)))
+        elif roll < 0.85:  # a market against itself: no move, fires when the bar is zero
+            rules.append((market + 1, Rule(RuleKind.ARBITRAGE, target=market + 1,
+                                           threshold_bp=rng.randint(0, 1), qty=1)))
     return rules
 
 
