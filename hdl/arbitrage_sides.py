@@ -14,9 +14,10 @@ diff_low, each half 18 bits signed, and no carry runs from one half into the oth
   18-bit carry chain) into the DSPs' own operand registers (hdl/dsp_multiplier.py), so no
   fabric register stands between them and the multipliers. The fabric makes only the signs
   that are read later, on its own carry chains into its own flip-flops.
-- Cycle 1: the products of the halves, out of the DSPs, are registered.
-- Cycle 2: the products of each sum meet in one carry-save layer per three terms and a single
-  carry chain gives the sign (combinational, for the caller to register).
+- Cycle 1: the four products of each sum, out of the DSPs, meet in two carry-save layers and
+  the two terms left are registered.
+- Cycle 2: a single carry chain adds them and gives the sign (combinational, for the caller
+  to register).
 """
 
 from amaranth import Cat, Const, Module, Signal, Value, signed
@@ -43,10 +44,10 @@ def _widen(value, bits):
     return Cat(value, fill.replicate(bits - len(value)))
 
 
-def signed_sum(plus, minus, bits):
-    """sum(plus) - sum(minus) mod 2**bits, as signed: every operand widened, a subtrahend as
-    its complement plus one, the ones going into the free low bits of the carry-save carries
-    and the final adder's carry in; one carry-save layer per three terms, one carry chain."""
+def carry_save(plus, minus, bits):
+    """(x, y, one): x + y + one == sum(plus) - sum(minus) (mod 2**bits), one LUT level per
+    three terms. Every operand is widened, a subtrahend enters as its complement plus one, and
+    the ones go into the free low bits of the carries; what is left (0 or 1) is `one`."""
     terms = [_widen(v, bits) for v in plus] + [~_widen(v, bits) for v in minus]
     ones = len(minus)
     while len(terms) < 2:
@@ -59,8 +60,19 @@ def signed_sum(plus, minus, bits):
         ones = max(ones - 1, 0)
         terms = [*rest, (a ^ b ^ c)[:bits], carry]
     x, y = terms
-    # x - ~y is x + y + 1: the last one is the adder's carry in.
-    return (x - ~y if ones else x + y)[:bits].as_signed()
+    return x, y, ones
+
+
+def add(x, y, one, bits):
+    """x + y + one (mod 2**bits) as signed, on one carry chain: x - ~y is x + y + 1, so the
+    one is the chain's carry in."""
+    return (x - ~y if one else x + y)[:bits].as_signed()
+
+
+def signed_sum(plus, minus, bits):
+    """sum(plus) - sum(minus) mod 2**bits, as signed: carry-save layers, one carry chain."""
+    x, y, one = carry_save(plus, minus, bits)
+    return add(x, y, one, bits)
 
 
 class ArbitrageSides(wiring.Component):
@@ -103,16 +115,19 @@ class ArbitrageSides(wiring.Component):
             bits = THRESHOLD_BITS if name.startswith("nsum") else factor_bits
             m.submodules[name] = dsp = RegisteredMultiplier(a_signed=True, b_signed=True)
             m.d.comb += [dsp.a.eq(value), dsp.b.eq(factor)]
-            products[name] = product = Signal(signed(HALF_BITS + bits), name=f"{name}_product")
-            m.d.sync += product.eq(dsp.p)  # the product fits the shape, so the cast is exact
+            # The product fits this many bits, so the cut is exact.
+            products[name] = dsp.p[:HALF_BITS + bits].as_signed()
 
-        def not_negative(move):
+        # Cycle 1 reduces each sum of four products to two terms (x + y + one) and registers
+        # them; cycle 2 has only the carry chain.
+        sides = []
+        for move in ("diff", "ndiff"):
             terms = [products[f"{move}_high"] << PIECE_BITS, products[f"{move}_low"],
                      products["nsum_high"] << PIECE_BITS, products["nsum_low"]]
-            return ~signed_sum(terms, [], DECIDE_BITS)[-1]
-
-        m.d.comb += [
-            self.buy.eq(positive_2 & not_negative("diff")),
-            self.sell.eq(positive_2 & not_negative("ndiff")),
-        ]
+            x, y, one = carry_save(terms, [], DECIDE_BITS)
+            x_r = Signal(DECIDE_BITS, name=f"{move}_x")
+            y_r = Signal(DECIDE_BITS, name=f"{move}_y")
+            m.d.sync += [x_r.eq(x), y_r.eq(y)]
+            sides.append(positive_2 & ~add(x_r, y_r, one, DECIDE_BITS)[-1])
+        m.d.comb += [self.buy.eq(sides[0]), self.sell.eq(sides[1])]
         return m

@@ -91,7 +91,10 @@ class Trigger(wiring.Component):
         w_ptr, r_ptr = Signal(range(slots)), Signal(range(slots))
         level = Signal(range(self.fifo_depth + 1))
         push = Signal()
-        pop = self.o.valid & self.o.ready
+        # `level != 0` in a flip-flop of its own: the head's load enable (~valid | ready)
+        # drives the whole head, so it starts from this and `o.ready` alone.
+        nonempty = Signal()
+        pop = nonempty & self.o.ready
         # The head is kept in registers, so that what reads `o.payload` (the kill switch's
         # multipliers) starts from a flip-flop rather than a LUT-RAM read. It loads the slot
         # after it on a pop (the slot being written, when that is the one), or, while empty,
@@ -101,7 +104,7 @@ class Trigger(wiring.Component):
         second = Mux(level == 1, q_write.data, q_read.data)
         m.d.comb += [
             q_write.addr.eq(w_ptr), q_write.en.eq(1), q_read.addr.eq(r_next),
-            self.o.valid.eq(level != 0),
+            self.o.valid.eq(nonempty),
             self.o.payload.eq(head),
             self.hold.eq(level > self.fifo_depth - IN_FLIGHT),
         ]
@@ -110,6 +113,7 @@ class Trigger(wiring.Component):
             # The late `push` only picks between sums made without it.
             w_ptr.eq(Mux(push, w_ptr + 1, w_ptr)),
             level.eq(Mux(push, level + 1 - pop, level - pop)),
+            nonempty.eq(push | ((level - pop) != 0)),
             head.eq(Mux(pop, second, Mux(self.o.valid, head, q_write.data))),
         ]
         # The market of the intent that follows the head (or of the first, when empty), for
