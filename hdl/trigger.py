@@ -35,6 +35,8 @@ from host.wire import ORDER_INTENT, OrderSide, TemplateId, TradingStatus
 # Ticks that may still write an intent when the book table accepts another: the new one and
 # two older ones (a tick writes in its cycle F, five cycles after A, and ticks are two apart).
 IN_FLIGHT = 3
+INTENT_BITS = ORDER_INTENT.size * 8
+QUEUE_BANKS = 4
 
 
 class RuleLayout(data.Struct):
@@ -85,40 +87,48 @@ class Trigger(wiring.Component):
         # pointer in every cycle, so that the late `fire` only moves the pointer: the slot
         # written is never one that holds an intent.
         slots = 1 << (2 * self.fifo_depth - 1).bit_length()
-        m.submodules.queue = queue = Memory(shape=ORDER_INTENT.size * 8, depth=slots, init=[])
-        q_write = queue.write_port()
-        q_read = queue.read_port(domain="comb")
-        w_ptr, r_ptr = Signal(range(slots)), Signal(range(slots))
         level = Signal(range(self.fifo_depth + 1))
         push = Signal()
         # `level != 0` in a flip-flop of its own: the head's load enable (~valid | ready)
         # drives the whole head, so it starts from this and `o.ready` alone.
         nonempty = Signal()
         pop = nonempty & self.o.ready
+        # It is split in banks, each with its own copy of the pointers, so that no pointer
+        # bit drives the address of every LUT-RAM cell of the intent.
+        q_write_data, q_read_data = Signal(INTENT_BITS), Signal(INTENT_BITS)
+        bank_bits = -(-INTENT_BITS // QUEUE_BANKS)
+        for bank in range(QUEUE_BANKS):
+            bits = slice(bank * bank_bits, min(INTENT_BITS, (bank + 1) * bank_bits))
+            queue = Memory(shape=len(q_write_data[bits]), depth=slots, init=[])
+            m.submodules[f"queue{bank}"] = queue
+            q_write, q_read = queue.write_port(), queue.read_port(domain="comb")
+            w_ptr = Signal(range(slots), name=f"w_ptr{bank}")
+            r_next = Signal(range(slots), init=1, name=f"r_next{bank}")  # the head's + 1
+            m.d.comb += [
+                q_write.addr.eq(w_ptr), q_write.en.eq(1), q_write.data.eq(q_write_data[bits]),
+                q_read.addr.eq(r_next), q_read_data[bits].eq(q_read.data),
+            ]
+            # The late `push` only picks between values made without it.
+            m.d.sync += [w_ptr.eq(Mux(push, w_ptr + 1, w_ptr)), r_next.eq(r_next + pop)]
         # The head is kept in registers, so that what reads `o.payload` (the kill switch's
         # multipliers) starts from a flip-flop rather than a LUT-RAM read. It loads the slot
         # after it on a pop (the slot being written, when that is the one), or, while empty,
         # the slot being written.
         head = Signal(ORDER_INTENT.size * 8)
-        r_next = Signal(range(slots), init=1)  # r_ptr + 1
-        second = Mux(level == 1, q_write.data, q_read.data)
+        second = Mux(level == 1, q_write_data, q_read_data)
         m.d.comb += [
-            q_write.addr.eq(w_ptr), q_write.en.eq(1), q_read.addr.eq(r_next),
             self.o.valid.eq(nonempty),
             self.o.payload.eq(head),
             self.hold.eq(level > self.fifo_depth - IN_FLIGHT),
         ]
         m.d.sync += [
-            r_ptr.eq(r_ptr + pop), r_next.eq(r_next + pop),
-            # The late `push` only picks between sums made without it.
-            w_ptr.eq(Mux(push, w_ptr + 1, w_ptr)),
             level.eq(Mux(push, level + 1 - pop, level - pop)),
             nonempty.eq(push | ((level - pop) != 0)),
-            head.eq(Mux(pop, second, Mux(self.o.valid, head, q_write.data))),
+            head.eq(Mux(pop, second, Mux(self.o.valid, head, q_write_data))),
         ]
         # The market of the intent that follows the head (or of the first, when empty), for
         # the kill switch to read its references a cycle early: what `head` loads on a pop.
-        after = Mux(level <= 1, q_write.data, q_read.data)
+        after = Mux(level <= 1, q_write_data, q_read_data)
         m.d.comb += self.next_market.eq(OrderIntent(after).market_id[:8])
 
         time_q16 = Signal(80)
@@ -133,11 +143,22 @@ class Trigger(wiring.Component):
             t_write.addr.eq(self.rule_index), t_write.data.eq(self.rule.target),
             t_write.en.eq(self.rule_write), t_read.addr.eq(self.fetch_market),
         ]
+        # Whether the target is the market itself, kept beside it (compared as the rule is
+        # written, so that the read is not followed by a compare). All targets start at 0.
+        m.submodules.owns = owns = Memory(shape=1, depth=MARKETS, init=[1])
+        o_write = owns.write_port()
+        o_read = owns.read_port(domain="comb")
+        own_written = self.rule.target == self.rule_index
+        m.d.comb += [
+            o_write.addr.eq(self.rule_index), o_write.data.eq(own_written),
+            o_write.en.eq(self.rule_write), o_read.addr.eq(self.fetch_market),
+        ]
         written_now = self.rule_write & (self.rule_index == self.fetch_market)
         target_a = Mux(written_now, self.rule.target, t_read.data)
         target_b, own_b, own = Signal(8), Signal(), Signal()
         with m.If(self.fetch_valid):
-            m.d.sync += [target_b.eq(target_a), own_b.eq(target_a == self.fetch_market)]
+            m.d.sync += [target_b.eq(target_a),
+                         own_b.eq(Mux(written_now, own_written, o_read.data))]
 
         # B: the rule is out of the RAM; look up its target.
         m.d.comb += self.lookup_market.eq(target_b)
@@ -278,7 +299,7 @@ class Trigger(wiring.Component):
             intent.qty.eq(d["qty"]),
             intent.client_order_id.eq(self.client_order_id_base + issued),
             intent.trigger_time.eq(time_q16[16:]),
-            q_write.data.eq(intent),
+            q_write_data.eq(intent),
             push.eq(fire),
         ]
         # Counted a cycle later (the next intent is two cycles away at least).
