@@ -14,10 +14,10 @@ diff_low, each half 18 bits signed, and no carry runs from one half into the oth
   18-bit carry chain) into the DSPs' own operand registers (hdl/dsp_multiplier.py), so no
   fabric register stands between them and the multipliers. The fabric makes only the signs
   that are read later, on its own carry chains into its own flip-flops.
-- Cycle 1: the four products of each sum, out of the DSPs, meet in two carry-save layers and
-  the two terms left are registered.
-- Cycle 2: a single carry chain adds them and gives the sign (combinational, for the caller
-  to register).
+- Cycle 1: three of the four products of each sum, out of the DSPs, meet in a carry-save
+  layer; its two terms and the fourth product are registered.
+- Cycle 2: one more carry-save layer and a single carry chain give the sign (combinational,
+  for the caller to register).
 """
 
 from amaranth import Cat, Const, Module, Signal, Value, signed
@@ -118,16 +118,20 @@ class ArbitrageSides(wiring.Component):
             # The product fits this many bits, so the cut is exact.
             products[name] = dsp.p[:HALF_BITS + bits].as_signed()
 
-        # Cycle 1 reduces each sum of four products to two terms (x + y + one) and registers
-        # them; cycle 2 has only the carry chain.
+        # Cycle 1 reduces three of each sum's four products to two terms and registers them
+        # with the fourth; cycle 2 has one more carry-save layer and the carry chain. (With
+        # both layers in cycle 1, the route out of the DSP column and two LUTs were too long.)
+        nsum_low = Signal(signed(len(products["nsum_low"])))
+        m.d.sync += nsum_low.eq(products["nsum_low"])
         sides = []
         for move in ("diff", "ndiff"):
             terms = [products[f"{move}_high"] << PIECE_BITS, products[f"{move}_low"],
-                     products["nsum_high"] << PIECE_BITS, products["nsum_low"]]
-            x, y, one = carry_save(terms, [], DECIDE_BITS)
+                     products["nsum_high"] << PIECE_BITS]
+            x, y, _ = carry_save(terms, [], DECIDE_BITS)
             x_r = Signal(DECIDE_BITS, name=f"{move}_x")
             y_r = Signal(DECIDE_BITS, name=f"{move}_y")
             m.d.sync += [x_r.eq(x), y_r.eq(y)]
-            sides.append(positive_2 & ~add(x_r, y_r, one, DECIDE_BITS)[-1])
+            x, y, one = carry_save([x_r, y_r, nsum_low], [], DECIDE_BITS)
+            sides.append(positive_2 & ~add(x, y, one, DECIDE_BITS)[-1])
         m.d.comb += [self.buy.eq(sides[0]), self.sell.eq(sides[1])]
         return m

@@ -136,7 +136,10 @@ class Trigger(wiring.Component):
 
         # A: the target from the LUT RAM copy, with the rule written in this cycle forwarded
         # (the block RAM's read port is transparent to it).
-        m.submodules.targets = targets = Memory(shape=8, depth=MARKETS, init=[])
+        # LUT RAM, asked for by name: Yosys would fold target_b into a block RAM's read
+        # register, whose slow clock-to-output would then start the book's lookup.
+        lut_ram = {"ram_style": "distributed"}
+        m.submodules.targets = targets = Memory(shape=8, depth=MARKETS, init=[], attrs=lut_ram)
         t_write = targets.write_port()
         t_read = targets.read_port(domain="comb")
         m.d.comb += [
@@ -145,7 +148,7 @@ class Trigger(wiring.Component):
         ]
         # Whether the target is the market itself, kept beside it (compared as the rule is
         # written, so that the read is not followed by a compare). All targets start at 0.
-        m.submodules.owns = owns = Memory(shape=1, depth=MARKETS, init=[1])
+        m.submodules.owns = owns = Memory(shape=1, depth=MARKETS, init=[1], attrs=lut_ram)
         o_write = owns.write_port()
         o_read = owns.read_port(domain="comb")
         own_written = self.rule.target == self.rule_index
