@@ -7,8 +7,9 @@ Pipeline, aligned with the book table's three-cycle tick (hdl/book_table.py):
   target from a copy in LUT RAM (read at once, so the lookup can start from a register).
 - B: the rule is registered; the target market is looked up in the book.
 - C: the book table updates; the target's best levels are registered.
-- D: the applied event meets its rule and the target's best levels (the tick's own, when the
-  target is its own market): sums and differences.
+- D: the applied event meets its rule and the target's best levels: the arbitrage test's
+  sums go into its DSPs' operand registers (a rule against its own market is decided from
+  registers: there is no move).
 - E: the products of the arbitrage test (hdl/arbitrage_sides.py: DSP multipliers whose
   operand registers stand for D's); the market's edge bits are read (their group of 16 in D).
 - F: the arbitrage test's signs, apply the edge, write the intent into the output FIFO.
@@ -168,8 +169,8 @@ class Trigger(wiring.Component):
         rule = Signal(RuleLayout)
         m.d.sync += [rule.eq(read.data), own.eq(own_b)]
 
-        # D: sums and differences, against the target's levels (the tick's own, if the
-        # target is the tick's market: the lookup does not see the tick's own write).
+        # D: against the target's levels (the tick's own, if the target is the tick's market:
+        # the lookup does not see the tick's own write).
         a = self.applied.payload
         s = Signal(_Target)
         m.d.comb += [
