@@ -34,7 +34,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hdl.book_top import MARKETS, BookTop
-from hdl.layouts import OrderIntent
+from hdl.layouts import OrderIntent, OrderSide
 from host.model.kill_switch import BASIS_POINTS, REASON_BITS, TripReason
 
 BOUND_BITS = 49  # 10000 x price +- collar_bp x |price| for 32-bit prices
@@ -55,6 +55,42 @@ Verdict = data.StructLayout({
     "host": 1,  # it came in on `host`
     "failed": REASON_BITS,  # RATE, QTY, NOTIONAL and COLLAR bits of TripReason
 })
+
+
+# An order held between judging and leaving, in the widths that can pass: the checks fail a
+# market above 255, a side other than BUY or SELL, a price outside 32 bits signed and a
+# quantity outside 31 bits, so those are kept narrow and widened again on `o`. The order is
+# held four times over (the judged stage and the queue), so this is 80 of its 384 bits, four
+# times, off the egress's widest loads.
+Held = data.StructLayout({
+    "length": 16, "template_id": 8, "flags": 8, "market": 8, "sell": 1, "rule_id": 8,
+    "tick_seq": 32, "reserved": 32, "price": signed(32), "qty": 31,
+    "client_order_id": 64, "trigger_time": 64,
+})
+_AS_IS = ("length", "template_id", "flags", "rule_id", "tick_seq", "reserved",
+          "client_order_id", "trigger_time")
+
+
+def _hold(m, order, held) -> None:
+    """Drive `held` from an OrderIntent (exact for every order that can pass)."""
+    m.d.comb += [getattr(held, name).eq(getattr(order, name)) for name in _AS_IS]
+    m.d.comb += [
+        held.market.eq(Value.cast(order.market_id)[:8]),
+        held.sell.eq(order.side == OrderSide.SELL),
+        held.price.eq(Value.cast(order.price)[:32]),
+        held.qty.eq(Value.cast(order.qty)[:31]),
+    ]
+
+
+def _release(m, held, order) -> None:
+    """Drive an OrderIntent from what `_hold` kept."""
+    m.d.comb += [getattr(order, name).eq(getattr(held, name)) for name in _AS_IS]
+    m.d.comb += [
+        order.market_id.eq(held.market),
+        order.side.eq(Mux(held.sell, OrderSide.SELL, OrderSide.BUY)),
+        order.price.eq(held.price),
+        order.qty.eq(held.qty),
+    ]
 
 
 COMPARE_BITS = 52  # wide enough for 10000 x price - a bound, without overflow
@@ -165,7 +201,9 @@ class EgressGate(wiring.Component):
         side = Value.cast(incoming.side)
         is_sell = side == 2
 
-        s1 = Signal(OrderIntent)
+        s1 = Signal(Held)
+        held = Signal(Held)
+        _hold(m, incoming, held)
         s1_host = Signal()
         s1_qty_bad = Signal()
         s1_skip_notional = Signal()
@@ -184,7 +222,7 @@ class EgressGate(wiring.Component):
         # Loaded in every cycle, so that `accept` (late: it waits on the market compare)
         # drives one register; they are only looked at when `s1_valid`.
         m.d.sync += [
-            s1.eq(incoming),
+            s1.eq(held),
             s1_host.eq(host_turn),
             s1_qty_bad.eq(qty_out | (q31 == 0) | (q31 > self.max_qty)),
             s1_skip_notional.eq(qty_out | price_out),
@@ -247,8 +285,8 @@ class EgressGate(wiring.Component):
     def _queue(self, m, order, push, queued):
         """A QUEUE-deep FIFO whose head is `o`. The late `push` only sets a valid bit: the
         payload is written into the free slot whether or not the order passed."""
-        slots = [self.o.payload] + [Signal(OrderIntent, name=f"queue{i}")
-                                    for i in range(1, QUEUE)]
+        slots = [Signal(Held, name=f"queue{i}") for i in range(QUEUE)]
+        _release(m, slots[0], self.o.payload)
         valid = [self.o.valid] + [Signal(name=f"queue{i}_valid") for i in range(1, QUEUE)]
         pop = self.o.valid & self.o.ready
         kept = queued - pop  # orders still queued after this cycle's pop

@@ -7,12 +7,15 @@ over the 60-byte minimum, so never padded. The addresses and ports come from the
 the IPv4 header checksum is folded from them over two registered stages, so a change of address
 takes effect in frames taken two cycles later.
 
-Latency: an intent taken in cycle t has its first byte on `o` in cycle t+1. The whole frame is
-loaded into a shift register when the intent is taken, so each cycle's work is one 2:1 choice
-per bit, whatever the frame size. A new intent is taken in the cycle the last byte leaves.
+Latency: an intent first offered in cycle t, with the framer idle, has its first byte on `o`
+in cycle t+1. The framer keeps no copy of the intent: it reads each byte from `i.payload`,
+which the stream holds still until taken, through one byte-wide choice by position, and takes
+the intent as its last byte is loaded. So a held order costs no flip-flops here (the 720-bit
+shift register this replaced was the widest load of the egress), and a new intent's first byte
+follows the last byte of the one before with no gap.
 """
 
-from amaranth import Cat, Const, Module, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -65,20 +68,27 @@ class OrderFramer(wiring.Component):
                     *_big_endian_bytes(udp.as_value(), 8), intent)
         assert len(frame) == 8 * self.FRAME_BYTES
 
-        shift = Signal(len(frame))
-        left = Signal(range(self.FRAME_BYTES + 1))  # bytes of the frame not yet sent
-        sent = self.o.valid & self.o.ready
+        frame_bytes = Array(frame[8 * k:8 * (k + 1)] for k in range(self.FRAME_BYTES))
+        position = Signal(range(self.FRAME_BYTES))  # of the byte to load next
+        data = Signal(8)
+        last = Signal()
+        final = position == self.FRAME_BYTES - 1
+        load = ~self.o.valid | self.o.ready  # `data` is free for the next byte
+        mid_frame = position != 0
         m.d.comb += [
-            self.o.valid.eq(left != 0),
-            self.o.payload.data.eq(shift[:8]),
+            self.o.payload.data.eq(data),
             self.o.payload.keep.eq(1),
-            self.o.payload.last.eq(left == 1),
-            self.i.ready.eq((left == 0) | ((left == 1) & self.o.ready)),
+            self.o.payload.last.eq(last),
+            self.i.ready.eq(load & final),
         ]
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [shift.eq(frame), left.eq(self.FRAME_BYTES)]
-        with m.Elif(sent):
-            m.d.sync += [shift.eq(shift[8:]), left.eq(left - 1)]
+        with m.If(load):
+            m.d.sync += self.o.valid.eq(mid_frame | self.i.valid)
+            with m.If(mid_frame | self.i.valid):
+                m.d.sync += [
+                    data.eq(frame_bytes[position]),
+                    last.eq(final),
+                    position.eq(Mux(final, 0, position + 1)),
+                ]
         return m
 
     def _checksum(self, m):

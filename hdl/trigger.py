@@ -36,8 +36,16 @@ from host.wire import ORDER_INTENT, OrderSide, TemplateId, TradingStatus
 # Ticks that may still write an intent when the book table accepts another: the new one and
 # two older ones (a tick writes in its cycle F, five cycles after A, and ticks are two apart).
 IN_FLIGHT = 3
-INTENT_BITS = ORDER_INTENT.size * 8
 QUEUE_BANKS = 4
+
+# What the intent FIFO and its head keep of an intent: the fields that vary, in the widths the
+# trigger makes them. The rest are constants, put back on `o`; that is 143 of the intent's 384
+# bits that are neither stored nor carried to the kill switch's multiplexer.
+Queued = data.StructLayout({
+    "market": 8, "sell": 1, "rule_id": 8, "tick_seq": 32, "price": signed(PRICE_BITS),
+    "qty": unsigned(QTY_BITS), "client_order_id": 64, "trigger_time": 64,
+})
+QUEUED_BITS = Queued.size
 
 
 class RuleLayout(data.Struct):
@@ -96,10 +104,10 @@ class Trigger(wiring.Component):
         pop = nonempty & self.o.ready
         # It is split in banks, each with its own copy of the pointers, so that no pointer
         # bit drives the address of every LUT-RAM cell of the intent.
-        q_write_data, q_read_data = Signal(INTENT_BITS), Signal(INTENT_BITS)
-        bank_bits = -(-INTENT_BITS // QUEUE_BANKS)
+        q_write_data, q_read_data = Signal(QUEUED_BITS), Signal(QUEUED_BITS)
+        bank_bits = -(-QUEUED_BITS // QUEUE_BANKS)
         for bank in range(QUEUE_BANKS):
-            bits = slice(bank * bank_bits, min(INTENT_BITS, (bank + 1) * bank_bits))
+            bits = slice(bank * bank_bits, min(QUEUED_BITS, (bank + 1) * bank_bits))
             queue = Memory(shape=len(q_write_data[bits]), depth=slots, init=[])
             m.submodules[f"queue{bank}"] = queue
             q_write, q_read = queue.write_port(), queue.read_port(domain="comb")
@@ -115,11 +123,23 @@ class Trigger(wiring.Component):
         # multipliers) starts from a flip-flop rather than a LUT-RAM read. It loads the slot
         # after it on a pop (the slot being written, when that is the one), or, while empty,
         # the slot being written.
-        head = Signal(ORDER_INTENT.size * 8)
+        head = Signal(Queued)
         second = Mux(level == 1, q_write_data, q_read_data)
+        out = self.o.payload
+        m.d.comb += [
+            out.length.eq(ORDER_INTENT.size),
+            out.template_id.eq(TemplateId.ORDER_INTENT),
+            out.market_id.eq(head.market),
+            out.side.eq(Mux(head.sell, OrderSide.SELL, OrderSide.BUY)),
+            out.rule_id.eq(head.rule_id),
+            out.tick_seq.eq(head.tick_seq),
+            out.price.eq(head.price),
+            out.qty.eq(head.qty),
+            out.client_order_id.eq(head.client_order_id),
+            out.trigger_time.eq(head.trigger_time),
+        ]
         m.d.comb += [
             self.o.valid.eq(nonempty),
-            self.o.payload.eq(head),
             self.hold.eq(level > self.fifo_depth - IN_FLIGHT),
         ]
         m.d.sync += [
@@ -130,7 +150,7 @@ class Trigger(wiring.Component):
         # The market of the intent that follows the head (or of the first, when empty), for
         # the kill switch to read its references a cycle early: what `head` loads on a pop.
         after = Mux(level <= 1, q_write_data, q_read_data)
-        m.d.comb += self.next_market.eq(OrderIntent(after).market_id[:8])
+        m.d.comb += self.next_market.eq(Queued(after).market)
 
         time_q16 = Signal(80)
         m.d.sync += time_q16.eq(time_q16 + self.ns_step_q16)
@@ -291,12 +311,10 @@ class Trigger(wiring.Component):
             m.d.sync += [was_buy.bit_select(self.rule_index, 1).eq(0),
                          was_sell.bit_select(self.rule_index, 1).eq(0)]
         issued = Signal(64)
-        intent = Signal(OrderIntent)
+        intent = Signal(Queued)
         m.d.comb += [
-            intent.length.eq(ORDER_INTENT.size),
-            intent.template_id.eq(TemplateId.ORDER_INTENT),
-            intent.market_id.eq(d["traded"]),
-            intent.side.eq(Mux(buys & ~wb, OrderSide.BUY, OrderSide.SELL)),
+            intent.market.eq(d["traded"]),
+            intent.sell.eq(~(buys & ~wb)),
             intent.rule_id.eq(d["market"]),
             intent.tick_seq.eq(d["rpt_seq"]),
             intent.price.eq(Mux(buys & ~wb, d["buy_price"], d["sell_price"])),

@@ -195,6 +195,8 @@ class Traffic:
         ref = self.refs.get((market, side), 1000)
         price = ref + r.randint(-3, 3) * max(1, abs(ref) // 200)
         qty = r.randint(1, 60)
+        if self.only_good and r.random() < 0.25:
+            qty = r.randint(1, (1 << 31) - 1)  # every quantity that can pass, to its top bit
         kind = 1 if self.only_good or self.good_only_now else r.random() * 4
         if self.provoked_order is not None:
             kind, self.provoked_order = self.provoked_order, None
@@ -209,7 +211,10 @@ class Traffic:
         elif kind < 0.12:
             price = r.choice([(1 << 31) - 1, -(1 << 31)])
             qty = r.randint(1, 1 << 31)
-        bits = pack(OrderIntent, market_id=market, side=side, rule_id=r.getrandbits(8),
+        # The fields the switch does not judge are random too: they must leave as they came.
+        bits = pack(OrderIntent, length=r.getrandbits(16), template_id=r.getrandbits(8),
+                    flags=r.getrandbits(8), reserved=r.getrandbits(32),
+                    market_id=market, side=side, rule_id=r.getrandbits(8),
                     tick_seq=r.getrandbits(32), price=twos(price, 64), qty=twos(qty, 64),
                     client_order_id=r.getrandbits(64), trigger_time=r.getrandbits(64))
         return Order(market, side, price, qty, bits)
@@ -556,7 +561,7 @@ async def one_order_per_cycle_two_cycles_each(dut):
     valid on `o` exactly 2 cycles after it was accepted."""
     rng = random.Random(f"{cocotb.RANDOM_SEED}:throughput")
     bench = Bench(dut, rng, order_rate=1.0, ready_chance=1.0, only_good=True)
-    await bench.start(replace(FRIENDLY, rate_window=0, collar_bp=2000,
+    await bench.start(replace(FRIENDLY, rate_window=0, collar_bp=2000, max_qty=MASK32,
                               max_notional=(1 << 64) - 1))
     cycles = 3000
     stats = await bench.run(cycles=cycles, limits_every=0)
