@@ -3,9 +3,10 @@ cycle, for the MAC's transmit side (which adds the preamble, SFD and FCS).
 
 The frame is what host.wire.build_frame makes of the intent's 48 bytes with no UDP checksum
 (zero: optional over IPv4) and IPv4 identification 0 with don't-fragment set, TTL 64: 90 bytes,
-over the 60-byte minimum, so never padded. The addresses and ports come from the ports below;
-the IPv4 header checksum is folded from them over two registered stages, so a change of address
-takes effect in frames taken two cycles later.
+over the 60-byte minimum, so never padded. The addresses and ports come from the ports below,
+read as each byte is loaded, so they must hold still while a frame goes out; the IPv4 header
+checksum is folded from them over two registered stages, so it follows a change two cycles
+later.
 
 Latency: an intent first offered in cycle t, with the framer idle, has its first byte on `o`
 in cycle t+1. The framer keeps no copy of the intent: it reads each byte from `i.payload`,
