@@ -94,11 +94,12 @@ class KillSwitch(wiring.Component):
         raw = Signal(LimitsLayout)
         m.d.comb += [getattr(raw, name).eq(getattr(self, name)) for name in LIMIT_BITS]
         delayed = [raw]
-        for i in range(1, LIMIT_DELAY + 1):
+        for i in range(1, LIMIT_DELAY):
             stage = Signal(LimitsLayout, name=f"limits_d{i}")
             m.d.sync += stage.eq(delayed[-1])
             delayed.append(stage)
-        now_limits = delayed[LIMIT_DELAY]  # for the update in this cycle
+        # What the update reads of the limits, it registers itself from these (the last of
+        # the LIMIT_DELAY registers), each as what it needs rather than the limit itself.
         next_limits = delayed[LIMIT_DELAY - 1]  # for the next cycle's update, and the verdict
         window = delayed[3].rate_window
         tokens = delayed[3].rate_tokens
@@ -168,8 +169,12 @@ class KillSwitch(wiring.Component):
             m.d.comb += next_run.eq(run + 1)
         with m.Else():
             m.d.comb += next_run.eq(run)
-        m.d.sync += [run.eq(next_run), at_limit.eq(next_run + 1 >= next_limits.max_rejects)]
-        rejects_trip = reject & (now_limits.max_rejects != 0) & at_limit
+        # `rejects_on` is "now_limits.max_rejects != 0", taken a cycle early from next_limits,
+        # so that no comparison sits in front of `next_armed`.
+        rejects_on = Signal()
+        m.d.sync += [run.eq(next_run), at_limit.eq(next_run + 1 >= next_limits.max_rejects),
+                     rejects_on.eq(next_limits.max_rejects != 0)]
+        rejects_trip = reject & rejects_on & at_limit
 
         # -- the arm sequence: compare with the complement as the write is registered -------
         second = self.arm_pending  # the next arm write completes a sequence
@@ -187,8 +192,11 @@ class KillSwitch(wiring.Component):
         verdict = gate.verdict
         order_trips = Mux(verdict.fresh & verdict.checked, verdict.failed, 0)
         reasons_1 = self.reasons | order_trips
-        armed_1 = self.armed & (order_trips == 0)
-        arm_ok = arm & second & matches & (reasons_1 == 0)
+        # A checked order fails some check exactly when it did not pass, so whether it
+        # tripped the switch is one gate of three verdict bits, not a test of `failed`.
+        order_tripped = verdict.fresh & verdict.checked & ~verdict.passed
+        armed_1 = self.armed & ~order_tripped
+        arm_ok = arm & second & matches & (self.reasons == 0) & ~order_tripped
         blocked = Signal(REASON_BITS)
         m.d.comb += [
             blocked[_bit(TripReason.MANUAL)].eq(pin),
