@@ -68,7 +68,9 @@ _TIMING = """\
 
 - An order accepted in cycle t is judged in cycle t+1 and, if it passes, is valid on the
   output in cycle t+2 unless earlier orders still wait there: the gate adds 2 cycles. A
-  3-deep output queue absorbs backpressure, so judging never waits.
+  3-deep output queue absorbs backpressure, so judging never waits. The queue holds market,
+  side, price and quantity in the widths that can pass (a market up to 255, BUY or SELL, a
+  32-bit price, a 31-bit quantity) and every other field as it came.
 - The gateware applies every input at a fixed *model time*, the cycle whose update applies it:
 
 {model_time}
