@@ -591,3 +591,36 @@ async def reset_empties_the_tables(dut):
         await bench.start(limits, clock=run == 0)
         stats = await bench.run(cycles=3000, limits_every=0)
         _report(dut, stats, bench)
+
+
+@cocotb.test(timeout_time=100, timeout_unit="ms")
+async def a_limit_applies_at_its_model_time(dut):
+    """A limit written in cycle s applies from model time s+6, not a cycle sooner or later.
+    `max_rejects` changes every 7 cycles among 0 (off) and 1 to 3 while rejects, acks and
+    REJECTS clears arrive most cycles, so runs of rejects end on both sides of every change;
+    the scoreboard holds each trip to the model's."""
+    rng = random.Random(f"{cocotb.RANDOM_SEED}:limit-time")
+    bench = Bench(dut, rng, order_rate=0.1, ready_chance=0.7)
+    on = replace(FRIENDLY, heartbeat_timeout=0, max_rejects=1)
+
+    def limits(timeout: int | None = None) -> Limits:
+        return replace(on, max_rejects=rng.choice([0, 1, 2, 3]))
+
+    bench.traffic.random_limits = limits
+    bench.traffic.friendly = limits
+
+    def strobe(now: int, status: dict[str, int]) -> tuple | None:
+        roll = rng.random()
+        if roll < 0.3:
+            return ("event", int(EventKind.REJECT), 0, 1, 0)
+        if roll < 0.4:
+            return ("event", int(EventKind.ACK), 0, 1, 0)
+        if roll < 0.55:
+            return ("clear", int(TripReason.REJECTS))
+        return None
+
+    bench.traffic.strobe = strobe
+    await bench.start(on)
+    stats = await bench.run(cycles=3000, limits_every=7)
+    _report(dut, stats, bench)
+    assert stats.seen_reasons & TripReason.REJECTS, "no reject tripped the switch"
